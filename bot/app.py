@@ -1,0 +1,65 @@
+"""The aiohttp application behind `dxbot serve`: WeChat callback, resources, health check."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.oa_responder import OfficialAccountResponder
+from bot.translations import translator
+from bot.wechat_callback import Responder, add_wechat_routes
+from flows.indicators import DEFAULT_SET_ID, IndicatorSet, builtin_sets
+from flows.profile import builtin_reference
+from flows.state import Context
+from storage.conversations import ConversationStore
+from storage.db import create_engine, migrate, session_factory
+from storage.redis_server import open_redis
+
+log = logging.getLogger(__name__)
+
+RESPONDER = web.AppKey("responder", Responder)
+SETTINGS = web.AppKey("settings", Settings)
+
+
+def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = None,
+              ) -> web.Application:
+    """The application; Redis, the database and migrations start with it (cleanup_ctx)."""
+    app = web.Application()
+    app[SETTINGS] = settings
+    ctx = Context(sets=sets or builtin_sets(), default_set=DEFAULT_SET_ID,
+                  reference=builtin_reference(), tr=translator(settings.locale))
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        redis, close_redis = await open_redis(settings)
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate(engine)
+            store = ConversationStore(redis)
+            await store.load_scripts()
+            app[RESPONDER] = OfficialAccountResponder(ctx, store, session_factory(engine))
+            yield
+        finally:
+            await engine.dispose()
+            await close_redis()
+
+    app.cleanup_ctx.append(resources)
+    add_wechat_routes(app, token=settings.wechat_token, appid=settings.wechat_appid,
+                      aes_key=settings.wechat_aes_key, responder_key=RESPONDER)
+    app.router.add_get("/healthz", _health)
+    return app
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def serve(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if not settings.wechat_token:
+        log.warning("DXBOT_WECHAT_TOKEN is empty: set it to the Token of the Official Account "
+                    "(the callback rejects every request whose signature does not match)")
+    web.run_app(build_app(settings), host=settings.host, port=settings.port,
+                print=lambda text: log.info("%s", text.strip()))

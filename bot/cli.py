@@ -1,0 +1,89 @@
+"""The `dxbot` command: one entry point, a subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.translations import translator
+from flows.indicators import IndicatorSetError, builtin_sets
+
+log = logging.getLogger("dxbot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dxbot", description="SME digital-level assessment bot for WeChat.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="run the bot (WeChat callback at /wechat)")
+    serve.add_argument("--host", help="address to listen on (default DXBOT_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default DXBOT_PORT or 8080)")
+    commands.add_parser("migrate", help="create or upgrade the database schema")
+    chat = commands.add_parser(
+        "chat", help="talk to a running `dxbot serve` from the terminal, as WeChat would")
+    from bot.chat_client import add_chat_arguments
+
+    add_chat_arguments(chat)
+    score = commands.add_parser(
+        "score", help="score answer files offline and print one JSON result per file")
+    score.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    return parser
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print(f"dxbot: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = _settings()
+    try:
+        sets = builtin_sets()
+    except IndicatorSetError as exc:
+        print(f"dxbot: indicator data: {exc}", file=sys.stderr)
+        return 1
+    if args.command == "score":
+        from bot import score_command
+
+        return score_command.run(args.files, sets, translator(settings.locale))
+    if args.command == "migrate":
+        from storage.db import migrate
+
+        asyncio.run(migrate(settings.database_url))
+        print("dxbot: database schema is up to date")
+        return 0
+    from bot.dev_token import with_wechat_token
+
+    settings, token_file = with_wechat_token(settings)
+    if args.command == "serve":
+        from bot.app import serve
+
+        if args.host:
+            settings = dataclasses.replace(settings, host=args.host)
+        if args.port:
+            settings = dataclasses.replace(settings, port=args.port)
+        if token_file is not None:
+            print(f"dxbot: DXBOT_WECHAT_TOKEN is not set; using a local token kept in "
+                  f"{token_file} (set the Official Account's Token for real use)",
+                  file=sys.stderr)
+        serve(settings)
+        return 0
+    if args.command == "chat":
+        from bot.chat_client import chat_main
+
+        return chat_main(args, settings)
+    raise AssertionError(args.command)  # argparse only lets known commands through
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""What a chat message means when it is a keyword rather than an answer.
+
+One table of keywords (Chinese first, with the variants people actually type) and the menu keys
+of the Official Account; everything else a person sends is an answer to the current step.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from flows.profile import normalize
+
+
+class Command(Enum):
+    START = "start"
+    CONTINUE = "continue"
+    PROGRESS = "progress"
+    PREVIOUS = "previous"
+    EDIT = "edit"
+    RESTART = "restart"
+    EXPLAIN = "explain"
+    HELP = "help"
+    RESULT = "result"
+    SUBMIT = "submit"
+    MORE = "more"
+    CONFIRM = "confirm"
+    CANCEL = "cancel"
+
+
+KEYWORDS: dict[Command, frozenset[str]] = {
+    Command.START: frozenset({"开始测评", "开始", "测评", "开始评测", "评测", "自评", "start"}),
+    Command.CONTINUE: frozenset({"继续", "继续测评", "继续答题", "continue"}),
+    Command.PROGRESS: frozenset({"进度", "查看进度", "progress"}),
+    Command.PREVIOUS: frozenset({"上一题", "上一步", "上题", "返回", "back"}),
+    Command.RESTART: frozenset({"重新开始", "重新测评", "重来", "restart"}),
+    Command.EXPLAIN: frozenset({"说明", "解释", "题目说明", "explain"}),
+    Command.HELP: frozenset({"帮助", "help", "?", "菜单", "menu"}),
+    Command.RESULT: frozenset({"结果", "我的结果", "查看结果", "测评结果", "result"}),
+    Command.SUBMIT: frozenset({"提交", "确认提交", "submit"}),
+    Command.MORE: frozenset({"更多", "下一页", "more"}),
+    Command.CONFIRM: frozenset({"确认", "确定", "是", "是的", "好", "好的", "对", "y", "yes",
+                                "ok"}),
+    Command.CANCEL: frozenset({"取消", "否", "不", "不是", "不用", "n", "no"}),
+}
+_BY_WORD = {word: command for command, words in KEYWORDS.items() for word in words}
+_EDIT = re.compile(r"(?:修改|改|edit)\s*(?:第\s*)?([0-9]{1,2}|[a-z][0-9]{1,2})\s*题?",
+                   re.IGNORECASE)
+_TRAILING = "。.!！~～ "
+
+# Menu (CLICK event) keys configured for the Official Account's custom menu.
+MENU_KEYS: dict[str, Command] = {
+    "start": Command.START,
+    "continue": Command.CONTINUE,
+    "result": Command.RESULT,
+    "help": Command.HELP,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    command: Command
+    argument: str = ""  # 修改 N: the question number or code
+
+
+def parse_command(text: str) -> Parsed | None:
+    """The keyword in `text`, or None when `text` should be read as an answer."""
+    value = normalize(text).rstrip(_TRAILING).lower()
+    command = _BY_WORD.get(value)
+    if command is not None:
+        return Parsed(command)
+    match = _EDIT.fullmatch(value)
+    if match:
+        return Parsed(Command.EDIT, match.group(1).upper())
+    return None

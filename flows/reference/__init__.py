@@ -1,0 +1,1 @@
+"""Reference lists the questionnaire asks from: Shandong cities, industry classification."""

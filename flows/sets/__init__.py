@@ -1,0 +1,1 @@
+"""Indicator sets shipped with the bot, one JSON file each."""

@@ -1,0 +1,105 @@
+"""A person's place in the questionnaire, and what every step may read.
+
+`State` is what is kept in Redis between messages (as JSON via `dump_state`/`load_state`);
+`Context` is what does not change between messages (indicator sets, profile lists, language).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from flows.i18n import Translator
+from flows.indicators import IndicatorSet
+from flows.profile import ProfileReference
+
+PROFILE_STEPS = ("credit_code", "name", "city", "county", "industry", "industry_division",
+                 "employees")
+REVIEW = "review"
+
+
+@dataclass(slots=True)
+class Draft:
+    id: str
+    set_id: str
+    started_at: int
+    updated_at: int
+    step: str
+    profile: dict[str, Any] = field(default_factory=dict)
+    answers: dict[str, Any] = field(default_factory=dict)  # code -> "C" | ["B","D"] | level
+    figures: dict[str, str] = field(default_factory=dict)  # name -> exact decimal text
+    return_to: str | None = None  # after 修改 N: the step to go back to
+    pending: dict[str, Any] | None = None  # something the person must confirm first
+
+
+@dataclass(slots=True)
+class State:
+    draft: Draft | None = None
+    pages: list[str] = field(default_factory=list)  # the rest of a long reply, for 更多
+    last_active: int = 0
+
+
+def dump_state(state: State) -> dict[str, Any]:
+    draft = state.draft
+    return {
+        "draft": None if draft is None else {
+            "id": draft.id, "set_id": draft.set_id, "started_at": draft.started_at,
+            "updated_at": draft.updated_at, "step": draft.step, "profile": draft.profile,
+            "answers": draft.answers, "figures": draft.figures, "return_to": draft.return_to,
+            "pending": draft.pending},
+        "pages": state.pages,
+        "last_active": state.last_active,
+    }
+
+
+def load_state(data: Mapping[str, Any] | None) -> State:
+    if not data:
+        return State()
+    raw = data.get("draft")
+    draft = None if raw is None else Draft(
+        id=raw["id"], set_id=raw["set_id"], started_at=raw["started_at"],
+        updated_at=raw["updated_at"], step=raw["step"], profile=dict(raw["profile"]),
+        answers=dict(raw["answers"]), figures=dict(raw["figures"]), return_to=raw["return_to"],
+        pending=raw["pending"])
+    return State(draft=draft, pages=list(data.get("pages", [])),
+                 last_active=int(data.get("last_active", 0)))
+
+
+@dataclass(frozen=True, slots=True)
+class PastResult:
+    """A stored submission, as the conversation shows it."""
+
+    level: int
+    level_name: str
+    total: Decimal
+    submitted_at: int
+    enterprise_name: str
+    data: Mapping[str, Any]  # flows.results.assessment_data, as stored
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every step may read: the indicator sets, the profile lists, the language."""
+
+    sets: Mapping[str, IndicatorSet]
+    default_set: str
+    reference: ProfileReference
+    tr: Translator
+
+    def iset(self, draft: Draft | None) -> IndicatorSet:
+        return self.sets[draft.set_id if draft else self.default_set]
+
+
+def steps(iset: IndicatorSet, draft: Draft, reference: ProfileReference) -> list[str]:
+    """Every step of this draft in order; the division step only where its section has them."""
+    profile = [s for s in PROFILE_STEPS
+               if s != "industry_division" or draft.profile.get("industry") in reference.divisions]
+    return profile + list(iset.codes) + [REVIEW]
+
+
+def question_number(iset: IndicatorSet, code: str) -> int:
+    return iset.codes.index(code) + 1
+
+

@@ -1,0 +1,386 @@
+"""The enterprise archive (一企一档): record submitted assessments, reuse profiles, read results.
+
+Every function takes the sessionmaker and runs its own transaction; results are frozen dataclasses,
+never ORM objects. Database errors propagate unchanged: the shell turns them into "try again".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeAlias
+
+from sqlalchemy import Select, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from flows.i18n import Translator
+from flows.indicators import IndicatorSet
+from flows.results import assessment_data
+from flows.scoring import Assessment
+from storage.models import Enterprise, Person, Submission, utcnow
+
+Sessions: TypeAlias = async_sessionmaker[AsyncSession]
+
+DIMENSIONS = ("foundation", "management", "effectiveness")
+# Only official-account users can message the account, so one we hear from is subscribed.
+_CHANNELS_IMPLYING_SUBSCRIPTION = frozenset({"oa"})
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The enterprise profile asked in the chat before the questions."""
+
+    name: str
+    credit_code: str  # 统一社会信用代码, 18 characters, already validated
+    city: str
+    county: str
+    industry: str  # GB/T 4754 section code, e.g. "C"
+    industry_division: str | None = None  # e.g. "C13"
+    employees: int | None = None
+
+
+@dataclass(frozen=True)
+class SubmissionRecord:
+    """Everything one submission stores. `result` is `flows.results.assessment_data` output."""
+
+    draft_id: str  # idempotency key: recording the same draft twice stores it once
+    person_id: str  # `person_key(channel, openid)`
+    channel: str
+    indicator_set: str
+    profile: Profile
+    answers: dict[str, Any]  # code -> "C" | ["B", "D"] | scene level
+    figures: dict[str, Decimal]
+    total: Decimal
+    dimensions: dict[str, Decimal]  # exactly the keys of DIMENSIONS
+    level: int
+    level_name: str
+    scene_levels: dict[str, int]
+    result: dict[str, Any]
+    started_at: datetime | None
+    submitted_at: datetime
+
+    @classmethod
+    def from_assessment(
+        cls,
+        iset: IndicatorSet,
+        assessment: Assessment,
+        tr: Translator,
+        *,
+        draft_id: str,
+        person_id: str,
+        channel: str,
+        profile: Profile,
+        answers: Mapping[str, Any],
+        figures: Mapping[str, Decimal],
+        started_at: datetime | None,
+        submitted_at: datetime,
+    ) -> SubmissionRecord:
+        """The record of a scored answer set; `answers` as `flows.answers.check_answers` gives."""
+        return cls(
+            draft_id=draft_id,
+            person_id=person_id,
+            channel=channel,
+            indicator_set=assessment.set_id,
+            profile=profile,
+            answers={k: list(v) if isinstance(v, tuple) else v for k, v in answers.items()},
+            figures=dict(figures),
+            total=assessment.total,
+            dimensions=dict(assessment.dimensions),
+            level=assessment.level,
+            level_name=assessment.level_name,
+            scene_levels=dict(assessment.scene_levels),
+            result=assessment_data(iset, assessment, tr),
+            started_at=started_at,
+            submitted_at=submitted_at,
+        )
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """A submission as the history shows it. `enterprise_name` is the name as submitted."""
+
+    submission_id: int
+    credit_code: str
+    enterprise_name: str
+    indicator_set: str
+    total: Decimal
+    dimensions: dict[str, Decimal]
+    level: int
+    level_name: str
+    result: dict[str, Any]  # as recorded; non-integral numbers come back as Decimal
+    submitted_at: datetime
+
+
+def person_key(channel: str, openid: str) -> str:
+    """Our key for a WeChat user: openids are per app, so the channel is part of it."""
+    return f"{channel}:{openid}"
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+async def record_submission(sessions: Sessions, record: SubmissionRecord) -> StoredResult:
+    """Store `record` in one transaction and return it as stored.
+
+    Upserts the enterprise by credit code (its profile becomes the submitted one), inserts the
+    submission and links the person to the enterprise (creating the person if new). A draft
+    that is already stored — also by a concurrent call — is returned as it was stored first.
+    """
+    if set(record.dimensions) != set(DIMENSIONS):
+        raise ValueError(
+            f"dimensions must be {', '.join(DIMENSIONS)}, got {', '.join(record.dimensions)}")
+    openid = _openid(record.person_id, record.channel)
+    async with sessions() as session:
+        stored = await _stored_by_draft(session, record.draft_id)
+        if stored is not None:
+            return stored
+        now = utcnow()
+        try:
+            enterprise_id = await _upsert_enterprise(session, record.profile, now)
+            submission = _submission_row(record, enterprise_id)
+            session.add(submission)
+            await session.flush()
+            insert = _insert_for(session)
+            person = insert(Person).values(
+                id=record.person_id,
+                channel=record.channel,
+                openid=openid,
+                subscribed=record.channel in _CHANNELS_IMPLYING_SUBSCRIPTION,
+                enterprise_id=enterprise_id,
+                created_at=now,
+            )
+            await session.execute(person.on_conflict_do_update(
+                index_elements=[Person.id], set_={"enterprise_id": enterprise_id}))
+            await session.commit()
+        except IntegrityError:
+            # Most likely the same draft committed by a concurrent call since our check.
+            await session.rollback()
+            stored = await _stored_by_draft(session, record.draft_id)
+            if stored is None:
+                raise
+            return stored
+        # Read back rather than echo `record`: the caller sees exactly what later reads return.
+        stored = await _stored_by_draft(session, record.draft_id)
+        assert stored is not None
+        return stored
+
+
+async def set_subscribed(
+    sessions: Sessions,
+    person_id: str,
+    channel: str,
+    openid: str,
+    subscribed: bool,
+    at: datetime,
+    *,
+    unionid: str | None = None,
+) -> None:
+    """Record a subscribe (`subscribed=True`) or unsubscribe event at `at`, creating the person."""
+    _check_person(person_id, channel, openid)
+    stamp = "subscribed_at" if subscribed else "unsubscribed_at"
+    changes: dict[str, Any] = {"subscribed": subscribed, stamp: at}
+    if unionid is not None:
+        changes["unionid"] = unionid
+    await _upsert_person(sessions, person_id, channel, openid, subscribed=subscribed,
+                         changes=changes)
+
+
+async def touch_person(
+    sessions: Sessions,
+    person_id: str,
+    channel: str,
+    openid: str,
+    at: datetime,
+    *,
+    unionid: str | None = None,
+) -> None:
+    """Note that the person sent a message at `at`, creating the person if new."""
+    _check_person(person_id, channel, openid)
+    changes: dict[str, Any] = {"last_message_at": at}
+    if unionid is not None:
+        changes["unionid"] = unionid
+    await _upsert_person(sessions, person_id, channel, openid,
+                         subscribed=channel in _CHANNELS_IMPLYING_SUBSCRIPTION, changes=changes)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+async def enterprise_profile(sessions: Sessions, credit_code: str) -> Profile | None:
+    """The archived profile for `credit_code`, or None when the enterprise has no archive yet."""
+    async with sessions() as session:
+        row = (await session.execute(
+            select(Enterprise).where(Enterprise.credit_code == credit_code))).scalar_one_or_none()
+        if row is None:
+            return None
+        return Profile(name=row.name, credit_code=row.credit_code, city=row.city,
+                       county=row.county, industry=row.industry,
+                       industry_division=row.industry_division, employees=row.employees)
+
+
+async def latest_results(
+    sessions: Sessions,
+    *,
+    person_id: str | None = None,
+    credit_code: str | None = None,
+    limit: int = 2,
+) -> list[StoredResult]:
+    """The newest `limit` results of one enterprise, newest first.
+
+    Give exactly one of `person_id` (the enterprise that person last submitted for, so results
+    of colleagues are included) or `credit_code`. Unknown person or code: an empty list.
+    """
+    if (person_id is None) == (credit_code is None):
+        raise ValueError("give exactly one of person_id and credit_code")
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    query = _stored_query()
+    if person_id is not None:
+        last_enterprise = (
+            select(Submission.enterprise_id)
+            .where(Submission.person_id == person_id)
+            .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = query.where(Submission.enterprise_id == last_enterprise)
+    else:
+        query = query.where(Enterprise.credit_code == credit_code)
+    query = query.order_by(Submission.submitted_at.desc(), Submission.id.desc()).limit(limit)
+    async with sessions() as session:
+        return [_stored(row) for row in await session.execute(query)]
+
+
+async def load_submission(sessions: Sessions, draft_id: str) -> SubmissionRecord | None:
+    """The full record stored for `draft_id` (answers, figures, profile…), or None."""
+    async with sessions() as session:
+        row = (await session.execute(
+            select(Submission).where(Submission.draft_id == draft_id))).scalar_one_or_none()
+        if row is None:
+            return None
+        return SubmissionRecord(
+            draft_id=row.draft_id,
+            person_id=row.person_id,
+            channel=row.channel,
+            indicator_set=row.indicator_set,
+            profile=Profile(**row.profile),
+            answers=row.answers,
+            figures={name: Decimal(text) for name, text in row.figures.items()},
+            total=row.total,
+            dimensions={name: getattr(row, name) for name in DIMENSIONS},
+            level=row.level,
+            level_name=row.level_name,
+            scene_levels=row.scene_levels,
+            result=row.result,
+            started_at=row.started_at,
+            submitted_at=row.submitted_at,
+        )
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _insert_for(session: AsyncSession) -> Callable[..., Any]:
+    """The dialect's INSERT, which has ``on_conflict_do_update`` (an atomic upsert on both)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"unsupported database {dialect!r}")
+
+
+def _openid(person_id: str, channel: str) -> str:
+    prefix = person_key(channel, "")
+    if not person_id.startswith(prefix) or len(person_id) == len(prefix):
+        raise ValueError(f"person id {person_id!r} is not of the form {prefix}<openid>")
+    return person_id[len(prefix):]
+
+
+def _check_person(person_id: str, channel: str, openid: str) -> None:
+    if person_id != person_key(channel, openid):
+        raise ValueError(f"person id {person_id!r} does not match {person_key(channel, openid)!r}")
+
+
+async def _upsert_enterprise(session: AsyncSession, profile: Profile, now: datetime) -> int:
+    insert = _insert_for(session)
+    fields = {"name": profile.name, "city": profile.city, "county": profile.county,
+              "industry": profile.industry, "industry_division": profile.industry_division,
+              "employees": profile.employees}
+    statement = insert(Enterprise).values(
+        credit_code=profile.credit_code, created_at=now, updated_at=now, **fields)
+    # The submitted profile is the latest truth: every field is overwritten, None included.
+    statement = statement.on_conflict_do_update(
+        index_elements=[Enterprise.credit_code], set_={**fields, "updated_at": now}
+    ).returning(Enterprise.id)
+    return (await session.execute(statement)).scalar_one()
+
+
+async def _upsert_person(sessions: Sessions, person_id: str, channel: str, openid: str, *,
+                         subscribed: bool, changes: dict[str, Any]) -> None:
+    # `subscribed` is for a new row only; `changes` apply to both a new and an existing row.
+    async with sessions() as session:
+        insert = _insert_for(session)
+        values = {"id": person_id, "channel": channel, "openid": openid,
+                  "subscribed": subscribed, "created_at": utcnow(), **changes}
+        statement = insert(Person).values(**values)
+        await session.execute(statement.on_conflict_do_update(
+            index_elements=[Person.id], set_=changes))
+        await session.commit()
+
+
+def _submission_row(record: SubmissionRecord, enterprise_id: int) -> Submission:
+    return Submission(
+        draft_id=record.draft_id,
+        enterprise_id=enterprise_id,
+        person_id=record.person_id,
+        channel=record.channel,
+        indicator_set=record.indicator_set,
+        answers=record.answers,
+        # Text, not JSON numbers: figures may have more digits than a float carries.
+        figures={name: format(value, "f") for name, value in record.figures.items()},
+        profile=asdict(record.profile),
+        total=record.total,
+        foundation=record.dimensions["foundation"],
+        management=record.dimensions["management"],
+        effectiveness=record.dimensions["effectiveness"],
+        level=record.level,
+        level_name=record.level_name,
+        scene_levels=record.scene_levels,
+        result=record.result,
+        started_at=record.started_at,
+        submitted_at=record.submitted_at,
+    )
+
+
+def _stored_query() -> Select[Any]:
+    return select(
+        Submission.id, Enterprise.credit_code, Submission.profile, Submission.indicator_set,
+        Submission.total, Submission.foundation, Submission.management, Submission.effectiveness,
+        Submission.level, Submission.level_name, Submission.result, Submission.submitted_at,
+    ).join(Enterprise, Submission.enterprise_id == Enterprise.id)
+
+
+async def _stored_by_draft(session: AsyncSession, draft_id: str) -> StoredResult | None:
+    row = (await session.execute(
+        _stored_query().where(Submission.draft_id == draft_id))).one_or_none()
+    return None if row is None else _stored(row)
+
+
+def _stored(row: Any) -> StoredResult:
+    return StoredResult(
+        submission_id=row.id,
+        credit_code=row.credit_code,
+        enterprise_name=row.profile["name"],
+        indicator_set=row.indicator_set,
+        total=row.total,
+        dimensions={name: getattr(row, name) for name in DIMENSIONS},
+        level=row.level,
+        level_name=row.level_name,
+        result=row.result,
+        submitted_at=row.submitted_at,
+    )

@@ -1,0 +1,229 @@
+"""Per-person conversation state in Redis with message dedupe, in at most two round trips per
+inbound message: `ConversationStore.claim` (dedupe + load) and `ConversationStore.commit`
+(versioned save + cached reply).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+# Stored under the message key while the first delivery is processed. The NUL byte keeps it
+# from ever equalling a real reply (replies are XML/text).
+PENDING = b"\x00pending"
+
+DEFAULT_PENDING_TTL = 30  # seconds; WeChat gives up retrying after ~15 s
+DEFAULT_STATE_TTL = 30 * 86400  # an abandoned questionnaire draft is kept for 30 days
+DEFAULT_REPLY_TTL = 3600
+
+# KEYS[1] state hash, KEYS[2] message key (absent for non-message saves).
+# ARGV: expected version, "1" to write / "0" to delete the state, state bytes, state TTL,
+#       reply bytes, reply TTL, pending marker.
+# Returns the new version (0 after a delete), or nil on a version mismatch.
+_COMMIT_LUA = """
+local has_msg = #KEYS == 2
+if has_msg then
+  local cached = redis.call('GET', KEYS[2])
+  if cached and cached ~= ARGV[7] then
+    -- Already answered: redis-py re-sends a command after a dropped connection, so this may be
+    -- our own commit arriving twice. Applying it again would run the step twice.
+    return tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+  end
+end
+local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if current ~= tonumber(ARGV[1]) then
+  return false
+end
+local version = 0
+if ARGV[2] == '1' then
+  redis.call('HSET', KEYS[1], 's', ARGV[3])
+  version = redis.call('HINCRBY', KEYS[1], 'v', 1)
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+else
+  -- Version restarts at 0. Safe: whoever still expects an older version saw a state that was
+  -- either different (so its check fails) or also absent (so nothing is lost).
+  redis.call('DEL', KEYS[1])
+end
+if has_msg then
+  redis.call('SET', KEYS[2], ARGV[5], 'EX', ARGV[6])
+end
+return version
+"""
+
+_RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class ConversationKeys:
+    """The key schema, in one place. Every key of one person shares the Redis Cluster hash tag
+    ``{p:<person>}``, so the pipeline and the Lua script touch a single slot.
+    """
+
+    prefix: str = "dx"
+
+    def tag(self, person: str) -> str:
+        if not person:
+            raise ValueError("person id must not be empty")
+        # Percent-escape "%", "{" and "}": a "}" in an id would end the hash tag early and let
+        # one person's key spell another person's ("p:a}:msg:x" + "}:state").
+        escaped = person.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
+        return f"{self.prefix}:{{p:{escaped}}}"
+
+    def state(self, person: str) -> str:
+        return f"{self.tag(person)}:state"
+
+    def message(self, person: str, dedupe_id: str) -> str:
+        if not dedupe_id:
+            raise ValueError("dedupe id must not be empty")
+        return f"{self.tag(person)}:msg:{dedupe_id}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Outcome of `ConversationStore.claim`."""
+
+    duplicate: bool  # another delivery of this message got there first
+    reply: bytes | None  # the cached reply, once that first delivery has committed
+    pending: bool  # the first delivery is still being processed
+    state: bytes | None
+    version: int  # 0 when there is no state
+
+
+class ConversationStore:
+    """Conversation state and reply cache over a bytes-mode (``decode_responses=False``) client."""
+
+    def __init__(self, redis: aioredis.Redis, keys: ConversationKeys | None = None) -> None:
+        self.redis = redis
+        self.keys = keys or ConversationKeys()
+        self._commit = redis.register_script(_COMMIT_LUA)
+        self._release = redis.register_script(_RELEASE_LUA)
+
+    async def load_scripts(self) -> None:
+        """Load the Lua scripts now (optional): otherwise the first commit after a start or a
+        server restart pays two extra round trips for EVALSHA's NOSCRIPT fallback.
+        """
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.script_load(_COMMIT_LUA)
+            pipe.script_load(_RELEASE_LUA)
+            await pipe.execute()
+
+    async def claim(
+        self, person: str, dedupe_id: str, *, pending_ttl: int = DEFAULT_PENDING_TTL
+    ) -> Claim:
+        """Claim a message id and load the person's state, in one round trip."""
+        msg_key = self.keys.message(person, dedupe_id)
+        # MULTI costs no extra round trip and makes the GET see exactly what the SET NX saw.
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(msg_key, PENDING, nx=True, ex=pending_ttl)
+            pipe.get(msg_key)
+            pipe.hmget(self.keys.state(person), "v", "s")
+            claimed, cached, (version, state) = await pipe.execute()
+        if claimed:
+            return Claim(False, None, False, state, _version(version))
+        pending = cached == PENDING
+        return Claim(True, None if pending else cached, pending, state, _version(version))
+
+    async def wait_reply(
+        self, person: str, dedupe_id: str, *, timeout: float, interval: float = 0.025
+    ) -> bytes | None:
+        """Poll for the reply of a message another delivery is processing. None on timeout, or
+        when the pending marker vanished (released after a failure, or expired).
+        """
+        msg_key = self.keys.message(person, dedupe_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            value = await self.redis.get(msg_key)
+            if value is None:
+                return None
+            if value != PENDING:
+                return value
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            await asyncio.sleep(min(interval, remaining))
+
+    async def commit(
+        self,
+        person: str,
+        dedupe_id: str,
+        *,
+        expected_version: int,
+        state: bytes | None,
+        reply: bytes,
+        state_ttl: int = DEFAULT_STATE_TTL,
+        reply_ttl: int = DEFAULT_REPLY_TTL,
+    ) -> int | None:
+        """Save `state` (None deletes it) if the stored version is still `expected_version`, and
+        cache `reply` under the message id, in one round trip.
+
+        Returns the new version (0 after a delete), or None on a version conflict, in which case
+        nothing was written: reload, re-run the step, commit again. If the message already has
+        a cached reply, nothing is written and the current version is returned.
+        """
+        keys = [self.keys.state(person), self.keys.message(person, dedupe_id)]
+        return await self._run_commit(keys, expected_version, state, state_ttl, reply, reply_ttl)
+
+    async def load(self, person: str) -> tuple[bytes | None, int]:
+        """Return ``(state, version)``; ``(None, 0)`` when there is no state. One round trip."""
+        version, state = await self.redis.hmget(self.keys.state(person), "v", "s")
+        return state, _version(version)
+
+    async def reload(self, person: str) -> tuple[bytes | None, int]:
+        """`load`, for the retry-after-conflict path of a message."""
+        return await self.load(person)
+
+    async def save(
+        self,
+        person: str,
+        state: bytes | None,
+        expected_version: int,
+        *,
+        state_ttl: int = DEFAULT_STATE_TTL,
+    ) -> int | None:
+        """Versioned save without a message (e.g. the mini-program API); as `commit`."""
+        keys = [self.keys.state(person)]
+        return await self._run_commit(keys, expected_version, state, state_ttl, b"", 0)
+
+    async def release(self, person: str, dedupe_id: str) -> bool:
+        """Drop the pending marker after a failed attempt so WeChat's retry is processed afresh.
+        A cached reply is never deleted. Returns whether a marker was removed.
+        """
+        removed = await self._release(keys=[self.keys.message(person, dedupe_id)], args=[PENDING])
+        return bool(removed)
+
+    async def _run_commit(
+        self,
+        keys: list[str],
+        expected_version: int,
+        state: bytes | None,
+        state_ttl: int,
+        reply: bytes,
+        reply_ttl: int,
+    ) -> int | None:
+        if expected_version < 0:
+            raise ValueError(f"expected_version must be >= 0, got {expected_version}")
+        if state_ttl <= 0 or (len(keys) == 2 and reply_ttl <= 0):
+            raise ValueError("TTLs must be positive")  # EXPIRE 0 would delete the key
+        args = [
+            expected_version,
+            b"0" if state is None else b"1",
+            state or b"",
+            state_ttl,
+            reply,
+            reply_ttl,
+            PENDING,
+        ]
+        result = await self._commit(keys=keys, args=args)
+        return None if result is None else int(result)
+
+
+def _version(raw: bytes | None) -> int:
+    return 0 if raw is None else int(raw)

@@ -1,0 +1,110 @@
+"""ORM tables of the enterprise archive (一企一档): enterprises, the people who talk to the bot, and
+their submitted assessments. Only `storage` uses these classes; callers get dataclasses.
+
+The schema itself is owned by the Alembic revisions in `storage/migrations/`; keep both in step
+(`tests/test_archive.py` checks that the migrated database matches these models).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import ExactDecimal, JSONData, UTCDateTime
+
+# Deterministic constraint names: Alembic needs them to alter or drop constraints later,
+# and SQLite's batch mode cannot recreate unnamed ones.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Enterprise(Base):
+    """One enterprise, keyed by its 统一社会信用代码; the profile is the latest one submitted."""
+
+    __tablename__ = "enterprises"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credit_code: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    city: Mapped[str] = mapped_column(String(32))
+    county: Mapped[str] = mapped_column(String(32))
+    industry: Mapped[str] = mapped_column(String(8))  # GB/T 4754 section, e.g. "C"
+    industry_division: Mapped[str | None] = mapped_column(String(8))  # e.g. "C13"
+    employees: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Person(Base):
+    """A WeChat user on one channel (official account "oa" or mini-program "mp")."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)  # "<channel>:<openid>"
+    channel: Mapped[str] = mapped_column(String(16))
+    openid: Mapped[str] = mapped_column(String(64))
+    # The same human on both channels shares a unionid, hence not unique.
+    unionid: Mapped[str | None] = mapped_column(String(64), index=True)
+    subscribed: Mapped[bool] = mapped_column(default=False)
+    subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The enterprise this person last submitted for; kept if the enterprise row ever goes.
+    enterprise_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Submission(Base):
+    """One submitted assessment: the answers, the exact scores and the full result, as submitted.
+
+    `draft_id` is the idempotency key: submitting the same draft twice never makes two rows.
+    `person_id` is deliberately not a foreign key, so erasing a person keeps the enterprise's
+    history.
+    """
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        # History of one enterprise / of one person, newest first. The first also serves
+        # lookups by enterprise_id alone, so that column needs no index of its own.
+        Index("ix_submissions_enterprise_id_submitted_at", "enterprise_id", "submitted_at"),
+        Index("ix_submissions_person_id_submitted_at", "person_id", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[str] = mapped_column(String(64), unique=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    person_id: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(16))
+    indicator_set: Mapped[str] = mapped_column(String(32))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONData())
+    figures: Mapped[dict[str, Any]] = mapped_column(JSONData())  # name -> exact decimal text
+    profile: Mapped[dict[str, Any]] = mapped_column(JSONData())  # the profile as answered
+    total: Mapped[Decimal] = mapped_column(ExactDecimal(8, 4))
+    foundation: Mapped[Decimal] = mapped_column(ExactDecimal(8, 4))
+    management: Mapped[Decimal] = mapped_column(ExactDecimal(8, 4))
+    effectiveness: Mapped[Decimal] = mapped_column(ExactDecimal(8, 4))
+    level: Mapped[int]
+    level_name: Mapped[str] = mapped_column(String(64))
+    scene_levels: Mapped[dict[str, Any]] = mapped_column(JSONData())  # scene code -> level
+    result: Mapped[dict[str, Any]] = mapped_column(JSONData())  # flows.results.assessment_data
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
