@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 from aiohttp import web
 
@@ -25,8 +26,11 @@ SETTINGS = web.AppKey("settings", Settings)
 
 
 def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = None,
-              ) -> web.Application:
-    """The application; Redis, the database and migrations start with it (cleanup_ctx)."""
+              connect_args: Mapping[str, Any] | None = None) -> web.Application:
+    """The application; Redis, the database and migrations start with it (cleanup_ctx).
+
+    `connect_args` go to the database driver (asyncpg server settings, TLS options).
+    """
     app = web.Application()
     app[SETTINGS] = settings
     ctx = Context(sets=sets or builtin_sets(), default_set=DEFAULT_SET_ID,
@@ -34,7 +38,7 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         redis, close_redis = await open_redis(settings)
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, connect_args=connect_args)
         try:
             await migrate(engine)
             store = ConversationStore(redis)
