@@ -62,6 +62,12 @@ class SubmissionRecord:
     result: dict[str, Any]
     started_at: datetime | None
     submitted_at: datetime
+    # Whose draft it was across channels ("u:<unionid>"); None: the submitting person's own.
+    subject_id: str | None = None
+
+    @property
+    def subject(self) -> str:
+        return self.subject_id or self.person_id
 
     @classmethod
     def from_assessment(
@@ -78,6 +84,7 @@ class SubmissionRecord:
         figures: Mapping[str, Decimal],
         started_at: datetime | None,
         submitted_at: datetime,
+        subject_id: str | None = None,
     ) -> SubmissionRecord:
         """The record of a scored answer set; `answers` as `flows.answers.check_answers` gives."""
         return cls(
@@ -96,6 +103,7 @@ class SubmissionRecord:
             result=assessment_data(iset, assessment, tr),
             started_at=started_at,
             submitted_at=submitted_at,
+            subject_id=subject_id,
         )
 
 
@@ -144,7 +152,7 @@ async def record_submission(sessions: Sessions, record: SubmissionRecord) -> Sto
             submission = _submission_row(record, enterprise_id)
             session.add(submission)
             await session.flush()
-            insert = _insert_for(session)
+            insert = insert_for(session)
             person = insert(Person).values(
                 id=record.person_id,
                 channel=record.channel,
@@ -226,23 +234,27 @@ async def latest_results(
     sessions: Sessions,
     *,
     person_id: str | None = None,
+    subject_id: str | None = None,
     credit_code: str | None = None,
     limit: int = 2,
 ) -> list[StoredResult]:
     """The newest `limit` results of one enterprise, newest first.
 
-    Give exactly one of `person_id` (the enterprise that person last submitted for, so results
-    of colleagues are included) or `credit_code`. Unknown person or code: an empty list.
+    Give exactly one of `person_id` or `subject_id` (the enterprise that person, or whoever
+    holds that cross-channel subject, last submitted for, so results of colleagues are
+    included) or `credit_code`. Unknown person, subject or code: an empty list.
     """
-    if (person_id is None) == (credit_code is None):
-        raise ValueError("give exactly one of person_id and credit_code")
+    if sum(x is not None for x in (person_id, subject_id, credit_code)) != 1:
+        raise ValueError("give exactly one of person_id, subject_id and credit_code")
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     query = _stored_query()
-    if person_id is not None:
+    if person_id is not None or subject_id is not None:
+        who = (Submission.person_id == person_id if person_id is not None
+               else Submission.subject_id == subject_id)
         last_enterprise = (
             select(Submission.enterprise_id)
-            .where(Submission.person_id == person_id)
+            .where(who)
             .order_by(Submission.submitted_at.desc(), Submission.id.desc())
             .limit(1)
             .scalar_subquery()
@@ -278,13 +290,14 @@ async def load_submission(sessions: Sessions, draft_id: str) -> SubmissionRecord
             result=row.result,
             started_at=row.started_at,
             submitted_at=row.submitted_at,
+            subject_id=None if row.subject_id == row.person_id else row.subject_id,
         )
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _insert_for(session: AsyncSession) -> Callable[..., Any]:
+def insert_for(session: AsyncSession) -> Callable[..., Any]:
     """The dialect's INSERT, which has ``on_conflict_do_update`` (an atomic upsert on both)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -307,7 +320,7 @@ def _check_person(person_id: str, channel: str, openid: str) -> None:
 
 
 async def _upsert_enterprise(session: AsyncSession, profile: Profile, now: datetime) -> int:
-    insert = _insert_for(session)
+    insert = insert_for(session)
     fields = {"name": profile.name, "city": profile.city, "county": profile.county,
               "industry": profile.industry, "industry_division": profile.industry_division,
               "employees": profile.employees}
@@ -324,7 +337,7 @@ async def _upsert_person(sessions: Sessions, person_id: str, channel: str, openi
                          subscribed: bool, changes: dict[str, Any]) -> None:
     # `subscribed` is for a new row only; `changes` apply to both a new and an existing row.
     async with sessions() as session:
-        insert = _insert_for(session)
+        insert = insert_for(session)
         values = {"id": person_id, "channel": channel, "openid": openid,
                   "subscribed": subscribed, "created_at": utcnow(), **changes}
         statement = insert(Person).values(**values)
@@ -338,6 +351,7 @@ def _submission_row(record: SubmissionRecord, enterprise_id: int) -> Submission:
         draft_id=record.draft_id,
         enterprise_id=enterprise_id,
         person_id=record.person_id,
+        subject_id=record.subject,
         channel=record.channel,
         indicator_set=record.indicator_set,
         answers=record.answers,

@@ -87,12 +87,15 @@ class Submission(Base):
         # lookups by enterprise_id alone, so that column needs no index of its own.
         Index("ix_submissions_enterprise_id_submitted_at", "enterprise_id", "submitted_at"),
         Index("ix_submissions_person_id_submitted_at", "person_id", "submitted_at"),
+        Index("ix_submissions_subject_id_submitted_at", "subject_id", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     draft_id: Mapped[str] = mapped_column(String(64), unique=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
     person_id: Mapped[str] = mapped_column(String(128))
+    # Whose draft it was: "u:<unionid>" when WeChat links the person's channels, else person_id.
+    subject_id: Mapped[str] = mapped_column(String(128))
     channel: Mapped[str] = mapped_column(String(16))
     indicator_set: Mapped[str] = mapped_column(String(32))
     answers: Mapped[dict[str, Any]] = mapped_column(JSONData())
@@ -108,3 +111,15 @@ class Submission(Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSONData())  # flows.results.assessment_data
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SubscribeConsent(Base):
+    """Mini-program subscribe-message consents (订阅消息): each acceptance of a template allows one
+    later send of it to that person, so acceptances are counted and sends consume them."""
+
+    __tablename__ = "subscribe_consents"
+
+    person_id: Mapped[str] = mapped_column(String(128), primary_key=True)  # "mp:<openid>"
+    template_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    remaining: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
@@ -35,7 +36,7 @@ from storage.archive import (
     set_subscribed,
     touch_person,
 )
-from storage.db import create_engine, migrate
+from storage.db import alembic_config, create_engine, migrate, session_factory
 from storage.models import Base, Enterprise, Person, Submission
 from tests.db_fixtures import EmptyDatabase
 
@@ -97,8 +98,37 @@ async def test_migrate_empty_database_twice(db_engine: AsyncEngine) -> None:
         tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
         version = (await connection.execute(text("SELECT version_num FROM alembic_version"))
                    ).scalar_one()
-    assert tables == {"alembic_version", "enterprises", "persons", "submissions"}
-    assert version == "0001"
+    assert tables == {"alembic_version", "enterprises", "persons", "submissions",
+                      "subscribe_consents"}
+    assert version == "0002"
+
+
+async def test_upgrade_from_0001_keeps_submissions_as_their_own_subject(
+    db_engine: AsyncEngine,
+) -> None:
+    def upgrade_to(revision: str) -> Any:
+        def run(connection: Any) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+        return run
+
+    async with db_engine.begin() as connection:
+        await connection.run_sync(upgrade_to("0001"))
+        await connection.execute(text(
+            "INSERT INTO enterprises (id, credit_code, name, city, county, industry, "
+            "created_at, updated_at) VALUES (1, :code, 'x', '济南市', '历下区', 'C', :t, :t)"),
+            {"code": CODE_A, "t": T0})
+        await connection.execute(text(
+            "INSERT INTO submissions (draft_id, enterprise_id, person_id, channel, indicator_set,"
+            " answers, figures, profile, total, foundation, management, effectiveness, level,"
+            " level_name, scene_levels, result, submitted_at) VALUES ('old', 1, :p, 'oa',"
+            " 'miit-2024', '{}', '{}', '{\"name\": \"x\"}', 0, 0, 0, 0, 0, '未达一级', '{}',"
+            " '{}', :t)"), {"p": ALICE, "t": T0})
+    await migrate(db_engine)
+    sessions = session_factory(db_engine)
+    [old] = await latest_results(sessions, subject_id=ALICE)
+    assert old.credit_code == CODE_A
 
 
 async def test_migrated_schema_matches_models(db_engine: AsyncEngine) -> None:
@@ -267,6 +297,23 @@ async def test_latest_results_unknown_and_bad_arguments(sessions: Sessions) -> N
         await latest_results(sessions)
     with pytest.raises(ValueError):
         await latest_results(sessions, person_id=ALICE, credit_code=CODE_A)
+    with pytest.raises(ValueError):
+        await latest_results(sessions, person_id=ALICE, subject_id=ALICE)
+
+
+async def test_results_follow_the_subject_across_channels(sessions: Sessions) -> None:
+    # One human (unionid U) submits from the chat, later from the mini-program.
+    subject = "u:union-1"
+    chat = await record_submission(sessions, dataclasses.replace(
+        make_record("d1"), subject_id=subject))
+    mini = await record_submission(sessions, dataclasses.replace(
+        make_record("d2", at=T0 + timedelta(days=1)), person_id=person_key("mp", "o-alice-mp"),
+        channel="mp", subject_id=subject))
+    ids = [r.submission_id for r in await latest_results(sessions, subject_id=subject)]
+    assert ids == [mini.submission_id, chat.submission_id]
+    assert await latest_results(sessions, subject_id=ALICE) == []  # ALICE's own subject is U
+    stored = await load_submission(sessions, "d2")
+    assert stored is not None and stored.subject == subject and stored.channel == "mp"
 
 
 # --- idempotency ---
