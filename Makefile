@@ -33,7 +33,7 @@ bench: $(STAMP)
 
 # Re-extract message ids and merge them into every catalog (then translate the new entries).
 catalogs: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --omit-header \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k tr --no-location --sort-output --omit-header \
 		--project sme-dx-bot -o locales/dxbot.pot bot flows storage
 	$(BIN)/pybabel update -i locales/dxbot.pot -d locales -D dxbot --no-fuzzy-matching \
 		--ignore-obsolete --width 100

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from aiohttp import web
 
+from bot.archive_requests import ArchiveRequests
 from bot.config import Settings
+from bot.identity import OaIdentities
 from bot.oa_responder import OfficialAccountResponder
 from bot.translations import translator
 from bot.wechat_callback import Responder, add_wechat_routes
@@ -17,6 +20,7 @@ from flows.profile import builtin_reference
 from flows.state import Context
 from storage.conversations import ConversationStore
 from storage.db import create_engine, migrate, session_factory
+from storage.identities import SubjectAliases
 from storage.redis_server import open_redis
 
 log = logging.getLogger(__name__)
@@ -43,7 +47,9 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
             await migrate(engine)
             store = ConversationStore(redis)
             await store.load_scripts()
-            app[RESPONDER] = OfficialAccountResponder(ctx, store, session_factory(engine))
+            requests = ArchiveRequests(session_factory(engine), clock=time.time)
+            identities = OaIdentities(SubjectAliases(redis), unionid_of=None)
+            app[RESPONDER] = OfficialAccountResponder(ctx, store, requests, identities)
             yield
         finally:
             await engine.dispose()

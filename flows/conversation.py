@@ -45,7 +45,18 @@ from flows.profile import (
 )
 from flows.results import assessment_data
 from flows.scoring import Assessment, assess
-from flows.state import PROFILE_STEPS, REVIEW, Context, Draft, PastResult, State, steps
+from flows.state import (
+    PROFILE_STEPS,
+    REVIEW,
+    Context,
+    Draft,
+    PastResult,
+    State,
+    advance,
+    first_unanswered,
+    step_before,
+    steps,
+)
 
 _SEPARATORS = re.compile(r"[\s,，、;；/|]+")
 _CHINESE_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4}
@@ -135,35 +146,11 @@ class Outcome:
     request: Request | None = None
 
 
-# --- steps ---------------------------------------------------------------------------------
-
-def _step_after(ctx: Context, draft: Draft, step: str) -> str:
-    order = steps(ctx.iset(draft), draft, ctx.reference)
-    return order[min(order.index(step) + 1, len(order) - 1)]
-
-
-def _step_before(ctx: Context, draft: Draft, step: str) -> str | None:
-    order = steps(ctx.iset(draft), draft, ctx.reference)
-    index = order.index(step)
-    return order[index - 1] if index > 0 else None
-
-
-def _first_unanswered(ctx: Context, draft: Draft) -> str:
-    for step in steps(ctx.iset(draft), draft, ctx.reference):
-        if step == REVIEW:
-            return step
-        if step in PROFILE_STEPS and step not in draft.profile:
-            return step
-        if step not in PROFILE_STEPS and step not in draft.answers:
-            return step
-    return REVIEW
-
-
 # --- the machine ---------------------------------------------------------------------------
 
 def handle(ctx: Context, state: State, inbound: Inbound) -> Outcome:
     """One inbound event -> the next state, the reply and possibly a request for the shell."""
-    state = _copy(state)
+    state = copy_state(state)
     state.last_active = inbound.now
     if inbound.kind == "event":
         return _event(ctx, state, inbound)
@@ -178,7 +165,7 @@ def handle(ctx: Context, state: State, inbound: Inbound) -> Outcome:
 
 def resume(ctx: Context, state: State, completion: Completion) -> Outcome:
     """What a request's completion means for the conversation."""
-    state = _copy(state)
+    state = copy_state(state)
     draft = state.draft
     if isinstance(completion, ArchiveFound):
         assert draft is not None
@@ -209,7 +196,8 @@ def resume(ctx: Context, state: State, completion: Completion) -> Outcome:
     return Outcome(state, None)
 
 
-def _copy(state: State) -> State:
+def copy_state(state: State) -> State:
+    """A copy whose draft can be changed without touching `state`."""
     draft = state.draft
     if draft is not None:
         draft = replace(draft, profile=dict(draft.profile), answers=dict(draft.answers),
@@ -270,7 +258,7 @@ def _command(ctx: Context, state: State, parsed: Parsed, inbound: Inbound) -> Ou
         draft.pending = {"kind": "restart"}
         return _reply(ctx, state, messages.confirm_restart(ctx, draft))
     if command is Command.PREVIOUS:
-        previous = _step_before(ctx, draft, draft.step)
+        previous = step_before(ctx, draft, draft.step)
         if previous is None:
             return _reply(ctx, state, messages.at_first_step(ctx) + "\n\n" + _prompt(ctx, draft))
         draft.step, draft.pending, draft.return_to = previous, None, None
@@ -332,7 +320,7 @@ def _settle(ctx: Context, state: State, draft: Draft, pending: dict[str, Any], *
                    if key in PROFILE_STEPS and value is not None}
         draft.profile.update(profile)
         draft.updated_at = now
-        draft.step = _first_unanswered(ctx, draft)
+        draft.step = first_unanswered(ctx, draft)
         return _reply(ctx, state, messages.archive_reused(ctx) + "\n\n" + _prompt(ctx, draft))
     # kind == "figures": the option computed from the person's numbers
     if not confirmed:
@@ -399,14 +387,8 @@ def _profile_answer(ctx: Context, state: State, draft: Draft, step: str, text: s
 
 
 def _advance(ctx: Context, state: State, draft: Draft, step: str, note: str = "") -> Outcome:
-    """Move past `step`: back where 修改 came from, else the next step (or the first gap)."""
-    target = draft.return_to
-    draft.return_to = None
-    if target is None or target == step:
-        target = _step_after(ctx, draft, step)
-    if target == REVIEW:
-        target = _first_unanswered(ctx, draft)
-    draft.step = target
+    """Move past `step` (see `advance`) and ask what comes next."""
+    advance(ctx, draft, step)
     text = _prompt(ctx, draft)
     return _reply(ctx, state, f"{note}\n\n{text}" if note else text)
 
@@ -499,19 +481,27 @@ def _submit(ctx: Context, state: State, draft: Draft, now: int) -> Outcome:
     iset = ctx.iset(draft)
     missing_profile = [s for s in steps(iset, draft, ctx.reference)
                        if s in PROFILE_STEPS and s not in draft.profile]
-    answers, _figures, problems = check_answers(iset, draft.answers)
+    _answers, _figures, problems = check_answers(iset, draft.answers)
     if missing_profile or problems or draft.step != REVIEW:
-        gap = _first_unanswered(ctx, draft)
+        gap = first_unanswered(ctx, draft)
         if gap == REVIEW:  # everything answered, but not reviewed yet
             draft.step, draft.return_to = REVIEW, None
             return _reply(ctx, state, _prompt(ctx, draft))
         draft.step, draft.return_to = gap, None
         return _reply(ctx, state, messages.not_complete(ctx, draft, iset) + "\n\n"
                       + _prompt(ctx, draft))
+    return Outcome(state, None, submit_request(ctx, draft, now))
+
+
+def submit_request(ctx: Context, draft: Draft, now: int) -> Submit:
+    """The submission of a complete draft: scored, with the result data in `ctx`'s language."""
+    iset = ctx.iset(draft)
+    answers, _figures, problems = check_answers(iset, draft.answers)
+    assert not problems, problems
     assessment = assess(iset, answers)
     stored_figures = {name: Decimal(value) for name, value in draft.figures.items()}
     data = assessment_data(iset, assessment, ctx.tr)
-    return Outcome(state, None, Submit(
+    return Submit(
         draft_id=draft.id, set_id=iset.id, profile=dict(draft.profile), answers=answers,
         figures=stored_figures, started_at=draft.started_at, submitted_at=now,
-        assessment=assessment, data=data))
+        assessment=assessment, data=data)

@@ -103,3 +103,38 @@ def question_number(iset: IndicatorSet, code: str) -> int:
     return iset.codes.index(code) + 1
 
 
+
+
+def step_after(ctx: Context, draft: Draft, step: str) -> str:
+    order = steps(ctx.iset(draft), draft, ctx.reference)
+    return order[min(order.index(step) + 1, len(order) - 1)]
+
+
+def step_before(ctx: Context, draft: Draft, step: str) -> str | None:
+    order = steps(ctx.iset(draft), draft, ctx.reference)
+    index = order.index(step)
+    return order[index - 1] if index > 0 else None
+
+
+def first_unanswered(ctx: Context, draft: Draft) -> str:
+    """The first step still without an answer; `REVIEW` when everything is answered."""
+    for step in steps(ctx.iset(draft), draft, ctx.reference):
+        if step == REVIEW:
+            return step
+        if step in PROFILE_STEPS and step not in draft.profile:
+            return step
+        if step not in PROFILE_STEPS and step not in draft.answers:
+            return step
+    return REVIEW
+
+
+def advance(ctx: Context, draft: Draft, step: str) -> None:
+    """Move past `step`: back where 修改 came from, else the next step, or the first gap once
+    the end is reached (so a skipped question is never passed over silently)."""
+    target = draft.return_to
+    draft.return_to = None
+    if target is None or target == step:
+        target = step_after(ctx, draft, step)
+    if target == REVIEW:
+        target = first_unanswered(ctx, draft)
+    draft.step = target

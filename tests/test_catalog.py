@@ -14,7 +14,7 @@ from babel.messages.pofile import read_po
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIRS = ("bot", "flows", "storage")
 PO_FILE = PROJECT_ROOT / "locales" / "zh_CN" / "LC_MESSAGES" / "dxbot.po"
-KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "tr": None}
 
 
 def extract() -> dict[str, list[str]]:

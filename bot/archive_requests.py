@@ -1,0 +1,100 @@
+"""Carries out what the pure conversation asks of the archive, for every channel.
+
+The chat (`oa_responder`) and the mini-program API (`mp_api`) both submit, look up archives and
+read results through here, so a submission is the same record whichever channel made it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from flows.conversation import (
+    ArchiveFound,
+    Completion,
+    LoadResults,
+    LookupArchive,
+    Request,
+    ResultsLoaded,
+    SetSubscription,
+    Submit,
+    Submitted,
+    SubscriptionSet,
+)
+from flows.state import PastResult
+from storage import archive
+
+
+@dataclass(frozen=True)
+class Who:
+    """The person acting: on which channel, and whose drafts (the subject) they work on."""
+
+    person_id: str  # "<channel>:<openid>"
+    channel: str  # "oa" | "mp"
+    openid: str
+    subject_id: str  # "u:<unionid>" or person_id
+    unionid: str | None = None
+
+
+def past_result(stored: archive.StoredResult) -> PastResult:
+    return PastResult(level=stored.level, level_name=stored.level_name, total=stored.total,
+                      submitted_at=int(stored.submitted_at.timestamp()),
+                      enterprise_name=stored.enterprise_name, data=stored.result)
+
+
+def submission_record(request: Submit, who: Who) -> archive.SubmissionRecord:
+    """What the archive keeps of a submission: every answer and figure, scores and level."""
+    profile = request.profile
+    assessment = request.assessment
+    return archive.SubmissionRecord(
+        draft_id=request.draft_id, person_id=who.person_id, channel=who.channel,
+        subject_id=who.subject_id, indicator_set=request.set_id,
+        profile=archive.Profile(
+            name=profile["name"], credit_code=profile["credit_code"], city=profile["city"],
+            county=profile["county"], industry=profile["industry"],
+            industry_division=profile.get("industry_division"),
+            employees=profile.get("employees")),
+        answers={code: list(value) if isinstance(value, tuple) else value
+                 for code, value in request.answers.items()},
+        figures=dict(request.figures), total=assessment.total,
+        dimensions=dict(assessment.dimensions), level=assessment.level,
+        level_name=assessment.level_name, scene_levels=dict(assessment.scene_levels),
+        result=dict(request.data),
+        started_at=datetime.fromtimestamp(request.started_at, tz=UTC),
+        submitted_at=datetime.fromtimestamp(request.submitted_at, tz=UTC))
+
+
+class ArchiveRequests:
+    """Performs `flows.conversation` requests against the archive database."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *,
+                 clock: Callable[[], float]) -> None:
+        self.sessions = sessions
+        self.clock = clock
+
+    async def submit(self, request: Submit, who: Who) -> tuple[archive.StoredResult, ...]:
+        """Record the submission (one transaction); the enterprise's newest results, this one
+        first. Idempotent by draft id, so a retried submit never makes a second row."""
+        await archive.record_submission(self.sessions, submission_record(request, who))
+        return tuple(await archive.latest_results(
+            self.sessions, credit_code=request.profile["credit_code"], limit=2))
+
+    async def carry_out(self, request: Request, who: Who) -> Completion:
+        sessions = self.sessions
+        if isinstance(request, LookupArchive):
+            profile = await archive.enterprise_profile(sessions, request.credit_code)
+            return ArchiveFound(None if profile is None else asdict(profile))
+        if isinstance(request, Submit):
+            return Submitted(tuple(past_result(r) for r in await self.submit(request, who)))
+        if isinstance(request, LoadResults):
+            results = await archive.latest_results(sessions, subject_id=who.subject_id, limit=2)
+            return ResultsLoaded(tuple(past_result(r) for r in results))
+        assert isinstance(request, SetSubscription)
+        await archive.set_subscribed(sessions, who.person_id, who.channel, who.openid,
+                                     request.subscribed,
+                                     datetime.fromtimestamp(self.clock(), tz=UTC),
+                                     unionid=who.unionid)
+        return SubscriptionSet(request.subscribed)

@@ -1,0 +1,530 @@
+"""The mini-program's JSON API (`/api/mp/...`): the questionnaire on the same core as the chat.
+
+Drafts live where the chat keeps them (`ConversationStore`, keyed by the person's subject), so a
+person switches between the chat and the mini-program at any point. Every change names the draft
+version it was made on; a stale version is refused (409) instead of overwriting what the other
+channel did. Validation is `flows.draft_edits`: same rules and messages as the chat.
+
+Errors are JSON ``{"error": {"code", "message", "field"?}}`` with a stable machine code; no
+stack trace ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from bot.archive_requests import ArchiveRequests, Who
+from flows import draft_edits
+from flows.indicators import IndicatorSet
+from flows.problems import Problem
+from flows.results import json_default
+from flows.state import Context, Draft, State, dump_state, load_state
+from storage import archive, consents
+from storage.conversations import ConversationStore
+from storage.identities import subject_for
+from storage.mp_sessions import MpSession, MpSessionStore, RateLimiter
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "mp"
+PREFIX = "/api/mp"
+MAX_BODY = 64 * 1024
+HISTORY_LIMIT = 100
+# What wx.requestSubscribeMessage reports per template; only "accept" allows a send.
+CONSENT_RESULTS = frozenset({"accept", "reject", "ban", "filter"})
+
+
+@dataclass(frozen=True)
+class CodeSession:
+    """What `jscode2session` says about a login code."""
+
+    openid: str
+    unionid: str | None
+    session_key: str
+
+
+class LoginRefused(Exception):
+    """WeChat refused the login code (invalid, used, expired)."""
+
+
+class LoginUnavailable(Exception):
+    """WeChat could not be asked (timeout, system busy)."""
+
+
+CodeExchange = Callable[[str], Awaitable[CodeSession]]
+
+
+class ApiError(Exception):
+    """An answer other than success; rendered as the JSON error body."""
+
+    def __init__(self, status: int, code: str, message: str, *, field: str | None = None,
+                 extra: Mapping[str, Any] | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.extra = dict(extra or {})
+        self.headers = dict(headers or {})
+
+    def response(self) -> web.Response:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            error["field"] = self.field
+        return _json({"error": error, **self.extra}, status=self.status, headers=self.headers)
+
+
+def _json(data: Any, *, status: int = 200, headers: Mapping[str, str] | None = None,
+          ) -> web.Response:
+    body = json.dumps(data, ensure_ascii=False, default=json_default, separators=(",", ":"))
+    return web.Response(text=body, status=status, content_type="application/json",
+                        headers=headers)
+
+
+class MiniProgramAPI:
+    """The handlers' shared parts: the pure core, the stores and WeChat's login exchange."""
+
+    def __init__(self, ctx: Context, store: ConversationStore, requests: ArchiveRequests,
+                 sessions: MpSessionStore, limiter: RateLimiter, exchange: CodeExchange | None,
+                 *, clock: Callable[[], float] = time.time) -> None:
+        self.ctx = ctx
+        self.store = store
+        self.requests = requests
+        self.sessions = sessions
+        self.limiter = limiter
+        self.exchange = exchange
+        self.clock = clock
+
+    def tr(self, message: str, **params: Any) -> str:
+        return self.ctx.tr.gettext(message).format(**params)
+
+    # --- plumbing ---
+
+    async def authenticate(self, request: web.Request) -> MpSession:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        session = None
+        if scheme.lower() == "bearer" and token.strip():
+            session = await self.sessions.get(token.strip())
+        if session is None:
+            raise ApiError(401, "unauthorized", self.tr(
+"Log in again: the session token is missing, wrong or expired."))
+        allowed, retry_after = await self.limiter.allow(session.person_id, self.clock())
+        if not allowed:
+            raise ApiError(429, "rate_limited", self.tr(
+"Too many requests; please wait {seconds} seconds.", seconds=retry_after),
+                headers={"Retry-After": str(retry_after)})
+        return session
+
+    async def body(self, request: web.Request) -> dict[str, Any]:
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            raise ApiError(413, "too_large", self.tr("The request body is too large."))
+        raw = await request.content.read(MAX_BODY + 1)
+        if len(raw) > MAX_BODY:
+            raise ApiError(413, "too_large", self.tr("The request body is too large."))
+        try:
+            data = json.loads(raw or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(400, "bad_json", self.tr("The request body is not valid JSON.")
+                           ) from None
+        if not isinstance(data, dict):
+            raise ApiError(422, "invalid", self.tr("The request body must be a JSON object."))
+        return data
+
+    def version_of(self, body: Mapping[str, Any]) -> int:
+        version = body.get("version")
+        if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+            raise ApiError(422, "invalid", self.tr(
+"version: give the draft version you last received (a whole number)."),
+                field="version")
+        return version
+
+    def problems(self, problems: list[Problem]) -> ApiError:
+        first = problems[0]
+        return ApiError(422, first.code, first.render(self.ctx.tr), field=first.subject,
+                        extra={"problems": [
+                            {"code": p.code, "field": p.subject, "message": p.render(self.ctx.tr)}
+                            for p in problems]})
+
+    async def load(self, session: MpSession) -> tuple[State, int]:
+        raw, version = await self.store.load(session.subject_id)
+        return load_state(json.loads(raw) if raw else None), version
+
+    async def save(self, session: MpSession, state: State, expected: int) -> int:
+        """Save on top of `expected`, or 409 with what is there now."""
+        keep = state.draft is not None or state.pages
+        raw = json.dumps(dump_state(state), ensure_ascii=False,
+                         separators=(",", ":")).encode() if keep else None
+        version = await self.store.save(session.subject_id, raw, expected)
+        if version is None:
+            raise await self.conflict(session)
+        return version
+
+    async def conflict(self, session: MpSession) -> ApiError:
+        state, version = await self.load(session)
+        return ApiError(409, "stale_version", self.tr(
+"The draft was changed elsewhere (perhaps in the chat); here is the current one."),
+            extra=self.draft_view(state.draft, version))
+
+    def draft_view(self, draft: Draft | None, version: int) -> dict[str, Any]:
+        if draft is None:
+            return {"version": version, "draft": None}
+        iset = self.ctx.iset(draft)
+        return {"version": version, "draft": {
+            "id": draft.id, "indicator_set": draft.set_id, "step": draft.step,
+            "profile": draft.profile, "answers": draft.answers, "figures": draft.figures,
+            "answered": sum(code in draft.answers for code in iset.codes),
+            "total": len(iset.codes), "started_at": _iso(draft.started_at),
+            "updated_at": _iso(draft.updated_at)}}
+
+    def who(self, session: MpSession) -> Who:
+        return Who(session.person_id, CHANNEL, session.openid, session.subject_id,
+                   session.unionid)
+
+
+def _iso(epoch: int | float) -> str:
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat()
+
+
+API_KEY = web.AppKey("mp_api", MiniProgramAPI)
+
+
+def _api(request: web.Request) -> MiniProgramAPI:
+    return request.app[API_KEY]
+
+
+# --- handlers ------------------------------------------------------------------------------
+
+
+async def login(request: web.Request) -> web.Response:
+    api = _api(request)
+    body = await api.body(request)
+    code = body.get("code")
+    if not isinstance(code, str) or not 1 <= len(code) <= 128:
+        raise ApiError(422, "invalid", api.tr("code: give the code from wx.login()."),
+                       field="code")
+    if api.exchange is None:
+        raise ApiError(503, "login_unavailable", api.tr(
+"Mini-program login is not configured on this server."))
+    try:
+        found = await api.exchange(code)
+    except LoginRefused:
+        raise ApiError(401, "invalid_code", api.tr(
+"WeChat did not accept the login code; call wx.login() again.")) from None
+    except LoginUnavailable:
+        raise ApiError(503, "wechat_unavailable", api.tr(
+"WeChat is not answering just now; please try again in a moment.")) from None
+    person = archive.person_key(CHANNEL, found.openid)
+    session = MpSession(person_id=person, subject_id=subject_for(person, found.unionid),
+                        openid=found.openid, unionid=found.unionid,
+                        session_key=found.session_key)
+    token = await api.sessions.create(session)
+    await archive.touch_person(api.requests.sessions, person, CHANNEL, found.openid,
+                               datetime.fromtimestamp(api.clock(), tz=UTC),
+                               unionid=found.unionid)
+    return _json({"token": token, "expires_in": api.sessions.ttl,
+                  "linked": found.unionid is not None})
+
+
+async def questionnaire(request: web.Request) -> web.Response:
+    api = _api(request)
+    await api.authenticate(request)
+    set_id = request.query.get("indicator_set", api.ctx.default_set)
+    iset = api.ctx.sets.get(set_id)
+    if iset is None:
+        raise ApiError(404, "not_found", api.tr("There is no such indicator set."))
+    return _json(questionnaire_view(api.ctx, iset))
+
+
+def questionnaire_view(ctx: Context, iset: IndicatorSet) -> dict[str, Any]:
+    """The indicator set and the profile lists, as the mini-program draws its screens."""
+    reference = ctx.reference
+    return {
+        "indicator_set": {"id": iset.id, "name": iset.name, "issuer": iset.issuer,
+                          "max_score": iset.max_score},
+        "profile": {
+            "fields": list(draft_edits.PROFILE_FIELDS),
+            "cities": list(reference.cities),
+            "industries": [{"code": s.code, "name": s.name, "divisions": [
+                {"code": d.code, "name": d.name} for d in reference.divisions.get(s.code, ())]}
+                for s in reference.sections],
+        },
+        "dimensions": [{"code": d.code, "title": d.title, "max_score": d.max_score,
+                        "groups": [g.title for g in d.groups]} for d in iset.dimensions],
+        "questions": [{
+            "code": q.code, "number": n, "type": q.type, "title": q.title,
+            "description": q.description, "dimension": q.dimension, "group": q.group,
+            "max_score": q.max_score,
+            "options": [{"key": o.key, "text": o.text, "exclusive": o.exclusive}
+                        for o in q.options],
+            "figures": [{"name": f.name, "text": f.text} for f in q.figures],
+        } for n, q in enumerate(iset.questions, start=1)],
+        "scenes": [{
+            "code": s.code, "number": len(iset.questions) + n, "name": s.name,
+            "group": s.group, "constraint": s.constraint,
+            "levels": [{"level": level, "text": text} for level, text in sorted(s.levels.items())],
+        } for n, s in enumerate(iset.scenes, start=1)],
+        "max_scene_level": iset.max_scene_level,
+        "unanswered_level_text": iset.unanswered_level_text,
+    }
+
+
+async def get_draft(request: web.Request) -> web.Response:
+    api = _api(request)
+    session = await api.authenticate(request)
+    state, version = await api.load(session)
+    return _json(api.draft_view(state.draft, version))
+
+
+async def start_draft(request: web.Request) -> web.Response:
+    api = _api(request)
+    session = await api.authenticate(request)
+    body = await api.body(request)
+    expected = api.version_of(body)
+    state, version = await api.load(session)
+    if version != expected:
+        raise await api.conflict(session)
+    if state.draft is not None:
+        return _json(api.draft_view(state.draft, version))
+    state = draft_edits.start(api.ctx, state, now=int(api.clock()), new_id=uuid.uuid4().hex)
+    version = await api.save(session, state, expected)
+    return _json(api.draft_view(state.draft, version), status=201)
+
+
+async def _edit(request: web.Request,
+                change: Callable[[MiniProgramAPI, State, dict[str, Any]], State | list[Problem]],
+                ) -> web.Response:
+    """Load, check the version, apply a pure edit, save on top of that version."""
+    api = _api(request)
+    session = await api.authenticate(request)
+    body = await api.body(request)
+    expected = api.version_of(body)
+    state, version = await api.load(session)
+    if version != expected:
+        raise await api.conflict(session)
+    if state.draft is None:
+        raise ApiError(404, "no_draft", api.tr(
+"There is no assessment in progress: start one first."))
+    changed = change(api, state, body)
+    if isinstance(changed, list):
+        raise api.problems(changed)
+    version = await api.save(session, changed, expected)
+    return _json(api.draft_view(changed.draft, version))
+
+
+async def update_profile(request: web.Request) -> web.Response:
+    def change(api: MiniProgramAPI, state: State, body: dict[str, Any]) -> State | list[Problem]:
+        values = body.get("profile")
+        if not isinstance(values, dict) or not values:
+            raise ApiError(422, "invalid", api.tr(
+"profile: give an object of the fields to change."), field="profile")
+        return draft_edits.update_profile(api.ctx, state, values, now=int(api.clock()))
+    return await _edit(request, change)
+
+
+async def answer(request: web.Request) -> web.Response:
+    code = request.match_info["code"]
+
+    def change(api: MiniProgramAPI, state: State, body: dict[str, Any]) -> State | list[Problem]:
+        figures = body.get("figures")
+        if figures is not None and not isinstance(figures, dict):
+            raise ApiError(422, "invalid", api.tr(
+"figures: give an object of figure name to number."), field="figures")
+        if "answer" not in body and not figures:
+            raise ApiError(422, "invalid", api.tr("answer: give the answer, or figures."),
+                           field="answer")
+        return draft_edits.set_answer(api.ctx, state, code, body.get("answer"), figures,
+                                      now=int(api.clock()))
+    return await _edit(request, change)
+
+
+async def compute_figures(request: web.Request) -> web.Response:
+    api = _api(request)
+    session = await api.authenticate(request)
+    body = await api.body(request)
+    figures = body.get("figures")
+    if not isinstance(figures, dict) or not figures:
+        raise ApiError(422, "invalid", api.tr(
+"figures: give an object of figure name to number."), field="figures")
+    state, _version = await api.load(session)
+    iset = api.ctx.iset(state.draft)
+    code = request.match_info["code"]
+    derived = draft_edits.compute(iset, state.draft, code, figures)
+    if isinstance(derived, list):
+        raise api.problems(derived)
+    option = iset.question_by_code[code].option_by_key[derived.key]
+    return _json({"code": code, "answer": derived.key, "option": option.text,
+                  "percent": derived.percent, "direction": derived.direction,
+                  "current": derived.current, "previous": derived.previous})
+
+
+async def review(request: web.Request) -> web.Response:
+    api = _api(request)
+    session = await api.authenticate(request)
+    state, version = await api.load(session)
+    draft = state.draft
+    if draft is None:
+        raise ApiError(404, "no_draft", api.tr(
+"There is no assessment in progress: start one first."))
+    iset = api.ctx.iset(draft)
+    items = []
+    for n, code in enumerate(iset.codes, start=1):
+        question = iset.question_by_code.get(code)
+        value = draft.answers.get(code)
+        if question is not None:
+            keys = value if isinstance(value, list) else [] if value is None else [value]
+            texts = [question.option_by_key[k].text for k in keys if k in question.option_by_key]
+            items.append({"number": n, "code": code, "title": question.title, "answer": value,
+                          "texts": texts})
+        else:
+            scene = iset.scene_by_code[code]
+            items.append({"number": n, "code": code, "title": scene.name, "answer": value,
+                          "texts": [] if value is None else [scene.levels.get(value, "")]})
+    missing = draft_edits.missing(api.ctx, draft)
+    return _json({**api.draft_view(draft, version), "items": items,
+                  "missing": [{"code": p.code, "field": p.subject,
+                               "message": p.render(api.ctx.tr)} for p in missing],
+                  "complete": not missing})
+
+
+async def submit(request: web.Request) -> web.Response:
+    api = _api(request)
+    session = await api.authenticate(request)
+    body = await api.body(request)
+    expected = api.version_of(body)
+    state, version = await api.load(session)
+    if version != expected:
+        raise await api.conflict(session)
+    if state.draft is None:
+        raise ApiError(404, "no_draft", api.tr(
+"There is no assessment in progress: start one first."))
+    made = draft_edits.submission(api.ctx, state, now=int(api.clock()))
+    if isinstance(made, list):
+        raise api.problems(made)
+    try:
+        results = await api.requests.submit(made, api.who(session))
+    except Exception:
+        log.exception("submission of a mini-program draft failed")
+        raise ApiError(503, "unavailable", api.tr(
+"Sorry, the submission could not be saved just now. Your answers are kept: please "
+            "submit again in a moment.")) from None
+    # Committed: only now the draft goes. Should the other channel have touched the draft in
+    # the meantime, clear it there too unless it is a new one.
+    if await api.store.save(session.subject_id, None, version) is None:
+        current, now_version = await api.load(session)
+        if current.draft is not None and current.draft.id == made.draft_id:
+            await api.store.save(session.subject_id, None, now_version)
+    latest, previous = results[0], next(iter(results[1:]), None)
+    return _json(result_view(latest, previous), status=201)
+
+
+def result_view(latest: archive.StoredResult,
+                previous: archive.StoredResult | None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": latest.submission_id, "credit_code": latest.credit_code,
+        "enterprise_name": latest.enterprise_name, "indicator_set": latest.indicator_set,
+        "submitted_at": latest.submitted_at.isoformat(), "level": latest.level,
+        "level_name": latest.level_name, "total": latest.total,
+        "dimensions": latest.dimensions, "result": latest.result, "previous": None}
+    if previous is not None:
+        view["previous"] = {
+            "id": previous.submission_id, "submitted_at": previous.submitted_at.isoformat(),
+            "level": previous.level, "level_name": previous.level_name,
+            "total": previous.total, "level_change": latest.level - previous.level,
+            "total_change": latest.total - previous.total}
+    return view
+
+
+def _summary(stored: archive.StoredResult) -> dict[str, Any]:
+    return {"id": stored.submission_id, "submitted_at": stored.submitted_at.isoformat(),
+            "enterprise_name": stored.enterprise_name, "credit_code": stored.credit_code,
+            "level": stored.level, "level_name": stored.level_name, "total": stored.total}
+
+
+async def results(request: web.Request) -> web.Response:
+    api = _api(request)
+    session = await api.authenticate(request)
+    history = await archive.latest_results(api.requests.sessions, subject_id=session.subject_id,
+                                           limit=HISTORY_LIMIT)
+    return _json({"results": [_summary(r) for r in history]})
+
+
+async def result_detail(request: web.Request) -> web.Response:
+    api = _api(request)
+    session = await api.authenticate(request)
+    raw_id = request.match_info["id"]
+    history = await archive.latest_results(api.requests.sessions, subject_id=session.subject_id,
+                                           limit=HISTORY_LIMIT)
+    # Only the person's own enterprise's history is visible: anything else is "not found".
+    for index, stored in enumerate(history):
+        if str(stored.submission_id) == raw_id:
+            previous = history[index + 1] if index + 1 < len(history) else None
+            return _json(result_view(stored, previous))
+    raise ApiError(404, "not_found", api.tr("There is no such result."))
+
+
+async def subscriptions(request: web.Request) -> web.Response:
+    api = _api(request)
+    session = await api.authenticate(request)
+    body = await api.body(request)
+    outcome = body.get("results")
+    if (not isinstance(outcome, dict) or not outcome or len(outcome) > 20
+            or not all(isinstance(k, str) and 1 <= len(k) <= 128 and v in CONSENT_RESULTS
+                       for k, v in outcome.items())):
+        raise ApiError(422, "invalid", api.tr(
+"results: give what wx.requestSubscribeMessage returned, template id to "
+            "accept/reject/ban/filter."), field="results")
+    accepted = [template for template, result in outcome.items() if result == "accept"]
+    now = datetime.fromtimestamp(api.clock(), tz=UTC)
+    if accepted:
+        await consents.add_consents(api.requests.sessions, session.person_id, accepted, now)
+    balances = await consents.consent_balances(api.requests.sessions, session.person_id)
+    return _json({"consents": balances})
+
+
+@web.middleware
+async def json_errors(request: web.Request,
+                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                      ) -> web.StreamResponse:
+    """API errors as JSON; anything unexpected is logged and answered without details."""
+    if not request.path.startswith("/api/"):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return error.response()
+    except web.HTTPException as exc:
+        if exc.status >= 400:
+            code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status, "http_error")
+            return ApiError(exc.status, code, exc.reason).response()
+        raise
+    except Exception:
+        log.exception("unexpected error in %s %s", request.method, request.path)
+        return ApiError(500, "internal", "Internal error").response()
+
+
+def add_mp_routes(app: web.Application) -> None:
+    """Routes of the API; `app[API_KEY]` is looked up per request (set at start-up)."""
+    app.middlewares.append(json_errors)
+    app.router.add_post(f"{PREFIX}/login", login)
+    app.router.add_get(f"{PREFIX}/questionnaire", questionnaire)
+    app.router.add_get(f"{PREFIX}/draft", get_draft)
+    app.router.add_post(f"{PREFIX}/draft", start_draft)
+    app.router.add_patch(f"{PREFIX}/draft/profile", update_profile)
+    app.router.add_put(f"{PREFIX}/draft/answers/{{code}}", answer)
+    app.router.add_post(f"{PREFIX}/figures/{{code}}", compute_figures)
+    app.router.add_get(f"{PREFIX}/draft/review", review)
+    app.router.add_post(f"{PREFIX}/draft/submit", submit)
+    app.router.add_get(f"{PREFIX}/results", results)
+    app.router.add_get(f"{PREFIX}/results/{{id}}", result_detail)
+    app.router.add_post(f"{PREFIX}/subscriptions", subscriptions)

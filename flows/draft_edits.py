@@ -1,0 +1,195 @@
+"""The questionnaire as direct edits of the draft, for screens that send whole answers (the
+mini-program) rather than chat lines.
+
+Same rules and messages as the chat: profile fields go through `flows.profile`, answers through
+`flows.answers`, figures through `flows.figures`, and position through the same step order, so a
+person can switch between the chat and the mini-program at any point and find the same draft at
+the same place. Every function is pure: it takes a `State` and returns a new one or the problems;
+bad input never changes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from flows.answers import Answer, check_answer, check_answers
+from flows.conversation import Submit, copy_state, submit_request
+from flows.figures import Derived, derive, parse_figure
+from flows.i18n import N_
+from flows.indicators import IndicatorSet
+from flows.problems import Problem
+from flows.profile import parse_county, parse_credit_code, parse_employees, parse_name
+from flows.state import PROFILE_STEPS, Context, Draft, State, advance, first_unanswered
+
+PROFILE_FIELDS = PROFILE_STEPS
+
+
+def start(ctx: Context, state: State, *, now: int, new_id: str) -> State:
+    """A state with a draft: the existing one, or a new one at the first profile step."""
+    if state.draft is not None:
+        return state
+    state = copy_state(state)
+    state.draft = Draft(id=new_id, set_id=ctx.default_set, started_at=now, updated_at=now,
+                        step=PROFILE_STEPS[0])
+    state.last_active = now
+    return state
+
+
+def _no_draft() -> list[Problem]:
+    return [Problem("no_draft", N_("There is no assessment in progress."), "draft")]
+
+
+def update_profile(ctx: Context, state: State, values: Mapping[str, Any], *,
+                   now: int) -> State | list[Problem]:
+    """Set some profile fields at once; all are checked before any is taken."""
+    if state.draft is None:
+        return _no_draft()
+    problems: list[Problem] = []
+    accepted: dict[str, Any] = {}
+    draft = state.draft
+    for field, raw in values.items():
+        if field not in PROFILE_FIELDS:
+            problems.append(Problem("unknown_field", N_("{field}: there is no such field"),
+                                    field, {"field": field}))
+            continue
+        if raw is None and field in ("industry_division", "employees"):
+            accepted[field] = None
+            continue
+        if isinstance(raw, bool) or not isinstance(raw, str | int):
+            problems.append(Problem("field_type", N_("{field}: expected text"), field,
+                                    {"field": field}))
+            continue
+        section = values.get("industry", draft.profile.get("industry", ""))
+        value = _parse_field(ctx, field, str(raw), section if isinstance(section, str) else "")
+        if isinstance(value, Problem):
+            problems.append(value if value.subject else replace(value, subject=field))
+        else:
+            accepted[field] = value
+    if problems:
+        return problems
+    state = copy_state(state)
+    draft = state.draft
+    assert draft is not None
+    if "industry" in accepted and accepted["industry"] != draft.profile.get("industry"):
+        draft.profile.pop("industry_division", None)
+    for field, value in accepted.items():
+        if value is None:
+            draft.profile.pop(field, None)
+        else:
+            draft.profile[field] = value
+    if (draft.profile.get("industry") not in ctx.reference.divisions
+            and "industry_division" in draft.profile):
+        del draft.profile["industry_division"]  # only manufacturing asks for the division
+    draft.updated_at = state.last_active = now
+    draft.pending = None
+    if draft.step in PROFILE_STEPS and draft.step in draft.profile:
+        draft.step = first_unanswered(ctx, draft)
+    return state
+
+
+def _parse_field(ctx: Context, field: str, text: str, section: str) -> Any:
+    reference = ctx.reference
+    if field == "credit_code":
+        return parse_credit_code(text)
+    if field == "name":
+        return parse_name(text)
+    if field == "city":
+        return reference.parse_city(text)
+    if field == "county":
+        return parse_county(text)
+    if field == "industry":
+        return reference.parse_section(text)
+    if field == "industry_division":
+        return reference.parse_division(section, text)
+    return parse_employees(text)
+
+
+def compute(iset: IndicatorSet, draft: Draft | None, code: str,
+            figures: Mapping[str, Any]) -> Derived | list[Problem]:
+    """The option that `figures` (with those already in the draft) give for question `code`."""
+    question = iset.question_by_code.get(code)
+    if question is None or question.derivation is None:
+        return [Problem("no_figures", N_("{code}: cannot be answered with figures"), code,
+                        {"code": code})]
+    given, problems = _figures(iset, figures)
+    if problems:
+        return problems
+    known = {} if draft is None else {k: Decimal(v) for k, v in draft.figures.items()}
+    return derive(iset, question, {**known, **given})
+
+
+def _figures(iset: IndicatorSet, raw: Mapping[str, Any]) -> tuple[dict[str, Decimal],
+                                                                   list[Problem]]:
+    given: dict[str, Decimal] = {}
+    problems: list[Problem] = []
+    for name, value in raw.items():
+        parsed = parse_figure(iset, name, value)
+        if isinstance(parsed, Problem):
+            problems.append(parsed)
+        else:
+            given[name] = parsed
+    return given, problems
+
+
+def set_answer(ctx: Context, state: State, code: str, value: Any,
+               figures: Mapping[str, Any] | None = None, *, now: int) -> State | list[Problem]:
+    """Answer question or scene `code`; with `figures`, the answer may be left out (computed)
+    and, when given, must agree with them. The position moves on as in the chat."""
+    draft = state.draft
+    if draft is None:
+        return _no_draft()
+    iset = ctx.iset(draft)
+    given: dict[str, Decimal] = {}
+    if figures:
+        derived = compute(iset, draft, code, figures)
+        if isinstance(derived, list):
+            return derived
+        given, _ = _figures(iset, figures)
+        if value is None:
+            value = derived.key
+        elif value != derived.key:
+            return [Problem("answer_contradicts_figures",
+                            N_("{code}: answer {given} contradicts the figures, which give "
+                               "{derived}"), code,
+                            {"code": code, "given": value, "derived": derived.key})]
+    accepted: Answer | Problem = check_answer(iset, code, value)
+    if isinstance(accepted, Problem):
+        return [accepted]
+    state = copy_state(state)
+    draft = state.draft
+    assert draft is not None
+    draft.answers[code] = list(accepted) if isinstance(accepted, tuple) else accepted
+    draft.figures.update({name: format(number, "f") for name, number in given.items()})
+    draft.updated_at = state.last_active = now
+    draft.pending = None
+    if draft.step == code:  # answered where the person stands: move on as the chat would
+        advance(ctx, draft, code)
+    return state
+
+
+def missing(ctx: Context, draft: Draft) -> list[Problem]:
+    """What still stands between the draft and a submission."""
+    iset = ctx.iset(draft)
+    problems = [Problem("missing", N_("{code}: not answered"), step, {"code": step})
+                for step in _profile_steps(ctx, draft) if step not in draft.profile]
+    _answers, _figures, answer_problems = check_answers(iset, draft.answers)
+    return problems + answer_problems
+
+
+def _profile_steps(ctx: Context, draft: Draft) -> list[str]:
+    return [s for s in PROFILE_STEPS
+            if s != "industry_division" or draft.profile.get("industry") in ctx.reference.divisions]
+
+
+def submission(ctx: Context, state: State, *, now: int) -> Submit | list[Problem]:
+    """The submission of a complete draft, exactly as the chat's 提交 makes it."""
+    draft = state.draft
+    if draft is None:
+        return _no_draft()
+    problems = missing(ctx, draft)
+    if problems:
+        return problems
+    return submit_request(ctx, draft, now)
