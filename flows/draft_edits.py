@@ -50,7 +50,10 @@ def update_profile(ctx: Context, state: State, values: Mapping[str, Any], *,
     problems: list[Problem] = []
     accepted: dict[str, Any] = {}
     draft = state.draft
-    for field, raw in values.items():
+    # In profile order, so the division is checked against the section given with it.
+    ordered = sorted(values.items(), key=lambda item: (
+        PROFILE_FIELDS.index(item[0]) if item[0] in PROFILE_FIELDS else len(PROFILE_FIELDS)))
+    for field, raw in ordered:
         if field not in PROFILE_FIELDS:
             problems.append(Problem("unknown_field", N_("{field}: there is no such field"),
                                     field, {"field": field}))
@@ -62,8 +65,10 @@ def update_profile(ctx: Context, state: State, values: Mapping[str, Any], *,
             problems.append(Problem("field_type", N_("{field}: expected text"), field,
                                     {"field": field}))
             continue
-        section = values.get("industry", draft.profile.get("industry", ""))
-        value = _parse_field(ctx, field, str(raw), section if isinstance(section, str) else "")
+        if field == "industry_division" and "industry" in values and "industry" not in accepted:
+            continue  # the section itself is wrong; that is the problem to report
+        section = accepted.get("industry", draft.profile.get("industry", ""))
+        value = _parse_field(ctx, field, str(raw), section)
         if isinstance(value, Problem):
             problems.append(value if value.subject else replace(value, subject=field))
         else:
