@@ -118,11 +118,11 @@ class MiniProgramAPI:
             session = await self.sessions.get(token.strip())
         if session is None:
             raise ApiError(401, "unauthorized", self.tr(
-"Log in again: the session token is missing, wrong or expired."))
+                "Log in again: the session token is missing, wrong or expired."))
         allowed, retry_after = await self.limiter.allow(session.person_id, self.clock())
         if not allowed:
             raise ApiError(429, "rate_limited", self.tr(
-"Too many requests; please wait {seconds} seconds.", seconds=retry_after),
+                "Too many requests; please wait {seconds} seconds.", seconds=retry_after),
                 headers={"Retry-After": str(retry_after)})
         return session
 
@@ -145,7 +145,7 @@ class MiniProgramAPI:
         version = body.get("version")
         if isinstance(version, bool) or not isinstance(version, int) or version < 0:
             raise ApiError(422, "invalid", self.tr(
-"version: give the draft version you last received (a whole number)."),
+                "version: give the draft version you last received (a whole number)."),
                 field="version")
         return version
 
@@ -173,7 +173,7 @@ class MiniProgramAPI:
     async def conflict(self, session: MpSession) -> ApiError:
         state, version = await self.load(session)
         return ApiError(409, "stale_version", self.tr(
-"The draft was changed elsewhere (perhaps in the chat); here is the current one."),
+            "The draft was changed elsewhere (perhaps in the chat); here is the current one."),
             extra=self.draft_view(state.draft, version))
 
     def draft_view(self, draft: Draft | None, version: int) -> dict[str, Any]:
@@ -186,6 +186,19 @@ class MiniProgramAPI:
             "answered": sum(code in draft.answers for code in iset.codes),
             "total": len(iset.codes), "started_at": _iso(draft.started_at),
             "updated_at": _iso(draft.updated_at)}}
+
+    async def at_version(self, session: MpSession, body: Mapping[str, Any], *,
+                         need_draft: bool = True) -> tuple[State, int]:
+        """The state the client's change applies to: 409 unless it names the current version,
+        404 when a draft is needed and there is none."""
+        expected = self.version_of(body)
+        state, version = await self.load(session)
+        if version != expected:
+            raise await self.conflict(session)
+        if need_draft and state.draft is None:
+            raise ApiError(404, "no_draft", self.tr(
+                "There is no assessment in progress: start one first."))
+        return state, version
 
     def who(self, session: MpSession) -> Who:
         return Who(session.person_id, CHANNEL, session.openid, session.subject_id,
@@ -215,15 +228,15 @@ async def login(request: web.Request) -> web.Response:
                        field="code")
     if api.exchange is None:
         raise ApiError(503, "login_unavailable", api.tr(
-"Mini-program login is not configured on this server."))
+            "Mini-program login is not configured on this server."))
     try:
         found = await api.exchange(code)
     except LoginRefused:
         raise ApiError(401, "invalid_code", api.tr(
-"WeChat did not accept the login code; call wx.login() again.")) from None
+            "WeChat did not accept the login code; call wx.login() again.")) from None
     except LoginUnavailable:
         raise ApiError(503, "wechat_unavailable", api.tr(
-"WeChat is not answering just now; please try again in a moment.")) from None
+            "WeChat is not answering just now; please try again in a moment.")) from None
     person = archive.person_key(CHANNEL, found.openid)
     session = MpSession(person_id=person, subject_id=subject_for(person, found.unionid),
                         openid=found.openid, unionid=found.unionid,
@@ -289,15 +302,11 @@ async def get_draft(request: web.Request) -> web.Response:
 async def start_draft(request: web.Request) -> web.Response:
     api = _api(request)
     session = await api.authenticate(request)
-    body = await api.body(request)
-    expected = api.version_of(body)
-    state, version = await api.load(session)
-    if version != expected:
-        raise await api.conflict(session)
+    state, version = await api.at_version(session, await api.body(request), need_draft=False)
     if state.draft is not None:
         return _json(api.draft_view(state.draft, version))
     state = draft_edits.start(api.ctx, state, now=int(api.clock()), new_id=uuid.uuid4().hex)
-    version = await api.save(session, state, expected)
+    version = await api.save(session, state, version)
     return _json(api.draft_view(state.draft, version), status=201)
 
 
@@ -308,17 +317,11 @@ async def _edit(request: web.Request,
     api = _api(request)
     session = await api.authenticate(request)
     body = await api.body(request)
-    expected = api.version_of(body)
-    state, version = await api.load(session)
-    if version != expected:
-        raise await api.conflict(session)
-    if state.draft is None:
-        raise ApiError(404, "no_draft", api.tr(
-"There is no assessment in progress: start one first."))
+    state, version = await api.at_version(session, body)
     changed = change(api, state, body)
     if isinstance(changed, list):
         raise api.problems(changed)
-    version = await api.save(session, changed, expected)
+    version = await api.save(session, changed, version)
     return _json(api.draft_view(changed.draft, version))
 
 
@@ -327,7 +330,7 @@ async def update_profile(request: web.Request) -> web.Response:
         values = body.get("profile")
         if not isinstance(values, dict) or not values:
             raise ApiError(422, "invalid", api.tr(
-"profile: give an object of the fields to change."), field="profile")
+                "profile: give an object of the fields to change."), field="profile")
         return draft_edits.update_profile(api.ctx, state, values, now=int(api.clock()))
     return await _edit(request, change)
 
@@ -339,7 +342,7 @@ async def answer(request: web.Request) -> web.Response:
         figures = body.get("figures")
         if figures is not None and not isinstance(figures, dict):
             raise ApiError(422, "invalid", api.tr(
-"figures: give an object of figure name to number."), field="figures")
+                "figures: give an object of figure name to number."), field="figures")
         if "answer" not in body and not figures:
             raise ApiError(422, "invalid", api.tr("answer: give the answer, or figures."),
                            field="answer")
@@ -355,7 +358,7 @@ async def compute_figures(request: web.Request) -> web.Response:
     figures = body.get("figures")
     if not isinstance(figures, dict) or not figures:
         raise ApiError(422, "invalid", api.tr(
-"figures: give an object of figure name to number."), field="figures")
+            "figures: give an object of figure name to number."), field="figures")
     state, _version = await api.load(session)
     iset = api.ctx.iset(state.draft)
     code = request.match_info["code"]
@@ -375,7 +378,7 @@ async def review(request: web.Request) -> web.Response:
     draft = state.draft
     if draft is None:
         raise ApiError(404, "no_draft", api.tr(
-"There is no assessment in progress: start one first."))
+            "There is no assessment in progress: start one first."))
     iset = api.ctx.iset(draft)
     items = []
     for n, code in enumerate(iset.codes, start=1):
@@ -400,14 +403,7 @@ async def review(request: web.Request) -> web.Response:
 async def submit(request: web.Request) -> web.Response:
     api = _api(request)
     session = await api.authenticate(request)
-    body = await api.body(request)
-    expected = api.version_of(body)
-    state, version = await api.load(session)
-    if version != expected:
-        raise await api.conflict(session)
-    if state.draft is None:
-        raise ApiError(404, "no_draft", api.tr(
-"There is no assessment in progress: start one first."))
+    state, version = await api.at_version(session, await api.body(request))
     made = draft_edits.submission(api.ctx, state, now=int(api.clock()))
     if isinstance(made, list):
         raise api.problems(made)
@@ -416,7 +412,7 @@ async def submit(request: web.Request) -> web.Response:
     except Exception:
         log.exception("submission of a mini-program draft failed")
         raise ApiError(503, "unavailable", api.tr(
-"Sorry, the submission could not be saved just now. Your answers are kept: please "
+            "Sorry, the submission could not be saved just now. Your answers are kept: please "
             "submit again in a moment.")) from None
     # Committed: only now the draft goes. Should the other channel have touched the draft in
     # the meantime, clear it there too unless it is a new one.
@@ -482,7 +478,7 @@ async def subscriptions(request: web.Request) -> web.Response:
             or not all(isinstance(k, str) and 1 <= len(k) <= 128 and v in CONSENT_RESULTS
                        for k, v in outcome.items())):
         raise ApiError(422, "invalid", api.tr(
-"results: give what wx.requestSubscribeMessage returned, template id to "
+            "results: give what wx.requestSubscribeMessage returned, template id to "
             "accept/reject/ban/filter."), field="results")
     accepted = [template for template, result in outcome.items() if result == "accept"]
     now = datetime.fromtimestamp(api.clock(), tz=UTC)

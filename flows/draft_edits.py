@@ -17,7 +17,7 @@ from typing import Any
 
 from flows.answers import Answer, check_answer, check_answers
 from flows.conversation import Submit, copy_state, submit_request
-from flows.figures import Derived, derive, parse_figure
+from flows.figures import Derived, check_figures, derive
 from flows.i18n import N_
 from flows.indicators import IndicatorSet
 from flows.problems import Problem
@@ -119,24 +119,11 @@ def compute(iset: IndicatorSet, draft: Draft | None, code: str,
     if question is None or question.derivation is None:
         return [Problem("no_figures", N_("{code}: cannot be answered with figures"), code,
                         {"code": code})]
-    given, problems = _figures(iset, figures)
+    given, problems = check_figures(iset, figures)
     if problems:
         return problems
     known = {} if draft is None else {k: Decimal(v) for k, v in draft.figures.items()}
     return derive(iset, question, {**known, **given})
-
-
-def _figures(iset: IndicatorSet, raw: Mapping[str, Any]) -> tuple[dict[str, Decimal],
-                                                                   list[Problem]]:
-    given: dict[str, Decimal] = {}
-    problems: list[Problem] = []
-    for name, value in raw.items():
-        parsed = parse_figure(iset, name, value)
-        if isinstance(parsed, Problem):
-            problems.append(parsed)
-        else:
-            given[name] = parsed
-    return given, problems
 
 
 def set_answer(ctx: Context, state: State, code: str, value: Any,
@@ -152,7 +139,7 @@ def set_answer(ctx: Context, state: State, code: str, value: Any,
         derived = compute(iset, draft, code, figures)
         if isinstance(derived, list):
             return derived
-        given, _ = _figures(iset, figures)
+        given, _ = check_figures(iset, figures)
         if value is None:
             value = derived.key
         elif value != derived.key:
