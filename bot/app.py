@@ -12,6 +12,8 @@ from aiohttp import web
 from bot.archive_requests import ArchiveRequests
 from bot.config import Settings
 from bot.identity import OaIdentities
+from bot.mp_api import API_KEY, MiniProgramAPI, add_mp_routes
+from bot.mp_openapi import openapi_document
 from bot.oa_responder import OfficialAccountResponder
 from bot.translations import translator
 from bot.wechat_callback import Responder, add_wechat_routes
@@ -21,11 +23,14 @@ from flows.state import Context
 from storage.conversations import ConversationStore
 from storage.db import create_engine, migrate, session_factory
 from storage.identities import SubjectAliases
+from storage.mp_sessions import MpSessionStore, RateLimiter
 from storage.redis_server import open_redis
 
 log = logging.getLogger(__name__)
 
 RESPONDER = web.AppKey("responder", Responder)
+# Generous for a person tapping through screens; stops a runaway client loop.
+MP_REQUESTS_PER_MINUTE = 120
 SETTINGS = web.AppKey("settings", Settings)
 
 
@@ -50,6 +55,9 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
             requests = ArchiveRequests(session_factory(engine), clock=time.time)
             identities = OaIdentities(SubjectAliases(redis), unionid_of=None)
             app[RESPONDER] = OfficialAccountResponder(ctx, store, requests, identities)
+            app[API_KEY] = MiniProgramAPI(
+                ctx, store, requests, MpSessionStore(redis),
+                RateLimiter(redis, limit=MP_REQUESTS_PER_MINUTE), exchange=None)
             yield
         finally:
             await engine.dispose()
@@ -58,8 +66,14 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
     app.cleanup_ctx.append(resources)
     add_wechat_routes(app, token=settings.wechat_token, appid=settings.wechat_appid,
                       aes_key=settings.wechat_aes_key, responder_key=RESPONDER)
+    add_mp_routes(app)
+    app.router.add_get("/api/openapi.json", _openapi)
     app.router.add_get("/healthz", _health)
     return app
+
+
+async def _openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document())
 
 
 async def _health(request: web.Request) -> web.Response:
