@@ -213,7 +213,7 @@ API_KEY = web.AppKey("mp_api", MiniProgramAPI)
 
 
 def _api(request: web.Request) -> MiniProgramAPI:
-    return request.app[API_KEY]
+    return request.config_dict[API_KEY]
 
 
 # --- handlers ------------------------------------------------------------------------------
@@ -493,8 +493,6 @@ async def json_errors(request: web.Request,
                       handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
                       ) -> web.StreamResponse:
     """API errors as JSON; anything unexpected is logged and answered without details."""
-    if not request.path.startswith("/api/"):
-        return await handler(request)
     try:
         return await handler(request)
     except ApiError as error:
@@ -510,17 +508,19 @@ async def json_errors(request: web.Request,
 
 
 def add_mp_routes(app: web.Application) -> None:
-    """Routes of the API; `app[API_KEY]` is looked up per request (set at start-up)."""
-    app.middlewares.append(json_errors)
-    app.router.add_post(f"{PREFIX}/login", login)
-    app.router.add_get(f"{PREFIX}/questionnaire", questionnaire)
-    app.router.add_get(f"{PREFIX}/draft", get_draft)
-    app.router.add_post(f"{PREFIX}/draft", start_draft)
-    app.router.add_patch(f"{PREFIX}/draft/profile", update_profile)
-    app.router.add_put(f"{PREFIX}/draft/answers/{{code}}", answer)
-    app.router.add_post(f"{PREFIX}/figures/{{code}}", compute_figures)
-    app.router.add_get(f"{PREFIX}/draft/review", review)
-    app.router.add_post(f"{PREFIX}/draft/submit", submit)
-    app.router.add_get(f"{PREFIX}/results", results)
-    app.router.add_get(f"{PREFIX}/results/{{id}}", result_detail)
-    app.router.add_post(f"{PREFIX}/subscriptions", subscriptions)
+    """The API as a sub-application under `PREFIX` (its error middleware stays off the WeChat
+    callback's path); `app[API_KEY]` is looked up per request (set at start-up)."""
+    api = web.Application(middlewares=[json_errors])
+    api.router.add_post("/login", login)
+    api.router.add_get("/questionnaire", questionnaire)
+    api.router.add_get("/draft", get_draft)
+    api.router.add_post("/draft", start_draft)
+    api.router.add_patch("/draft/profile", update_profile)
+    api.router.add_put("/draft/answers/{code}", answer)
+    api.router.add_post("/figures/{code}", compute_figures)
+    api.router.add_get("/draft/review", review)
+    api.router.add_post("/draft/submit", submit)
+    api.router.add_get("/results", results)
+    api.router.add_get("/results/{id}", result_detail)
+    api.router.add_post("/subscriptions", subscriptions)
+    app.add_subapp(PREFIX, api)

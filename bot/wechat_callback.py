@@ -6,6 +6,7 @@ It knows nothing about what the bot says; the responder is looked up in the app 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -248,8 +249,14 @@ class _Callback:
 
 async def _read_body(request: web.Request) -> bytes:
     # Not request.read(): its limit is the app-wide client_max_size, which a route cannot change.
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise _too_large(request.content_length)
+    length = request.content_length
+    if length is not None:
+        if length > MAX_BODY:
+            raise _too_large(length)
+        try:
+            return await request.content.readexactly(length)
+        except asyncio.IncompleteReadError:
+            raise _reject(web.HTTPBadRequest, "body shorter than Content-Length") from None
     body = bytearray()
     async for chunk in request.content.iter_chunked(_READ_CHUNK):
         body += chunk

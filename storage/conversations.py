@@ -52,6 +52,18 @@ end
 return version
 """
 
+# KEYS[1] message key, KEYS[2] state hash. ARGV: pending marker, pending TTL.
+# Returns {1 if claimed now else 0, the message key's value, version, state}: one command, so
+# the dedupe and the load see the same moment (and cost one round trip).
+_CLAIM_LUA = """
+local claimed = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
+local state = redis.call('HMGET', KEYS[2], 'v', 's')
+if claimed then
+  return {1, false, state[1], state[2]}
+end
+return {0, redis.call('GET', KEYS[1]), state[1], state[2]}
+"""
+
 _RELEASE_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -102,6 +114,7 @@ class ConversationStore:
     def __init__(self, redis: aioredis.Redis, keys: ConversationKeys | None = None) -> None:
         self.redis = redis
         self.keys = keys or ConversationKeys()
+        self._claim = redis.register_script(_CLAIM_LUA)
         self._commit = redis.register_script(_COMMIT_LUA)
         self._release = redis.register_script(_RELEASE_LUA)
 
@@ -110,6 +123,7 @@ class ConversationStore:
         server restart pays two extra round trips for EVALSHA's NOSCRIPT fallback.
         """
         async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.script_load(_CLAIM_LUA)
             pipe.script_load(_COMMIT_LUA)
             pipe.script_load(_RELEASE_LUA)
             await pipe.execute()
@@ -118,13 +132,9 @@ class ConversationStore:
         self, person: str, dedupe_id: str, *, pending_ttl: int = DEFAULT_PENDING_TTL
     ) -> Claim:
         """Claim a message id and load the person's state, in one round trip."""
-        msg_key = self.keys.message(person, dedupe_id)
-        # MULTI costs no extra round trip and makes the GET see exactly what the SET NX saw.
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(msg_key, PENDING, nx=True, ex=pending_ttl)
-            pipe.get(msg_key)
-            pipe.hmget(self.keys.state(person), "v", "s")
-            claimed, cached, (version, state) = await pipe.execute()
+        keys = [self.keys.message(person, dedupe_id), self.keys.state(person)]
+        claimed, cached, version, state = await self._claim(keys=keys,
+                                                            args=[PENDING, pending_ttl])
         if claimed:
             return Claim(False, None, False, state, _version(version))
         pending = cached == PENDING
