@@ -256,6 +256,20 @@ async def closed_loop(load: Load, concurrency: int, seconds: float) -> tuple[flo
     return len(stats.latencies) / elapsed, stats
 
 
+async def spread(load: Load, concurrency: int) -> None:
+    """Walk every owner to a different place in the questionnaire, as a crowd is at any moment
+    (otherwise they would all be at the profile together)."""
+    queue = [(owner, (i * 7919) % len(owner.lines)) for i, owner in enumerate(load.owners)]
+
+    async def worker() -> None:
+        while queue:
+            owner, steps = queue.pop()
+            for _ in range(steps):
+                await load.send(owner)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
 async def open_loop(load: Load, rate: float, seconds: float) -> tuple[float, Stats]:
     """Send at `rate` on a fixed timeline; each message goes to an owner who is not waiting."""
     stats = Stats()
@@ -373,7 +387,8 @@ async def run(args: argparse.Namespace, redis_url: str, data_dir: Path) -> list[
         await server.ready()
         load = Load(server.url, max(args.owners, args.concurrency), aes_key, f"{time.time():.0f}")
         async with load.session(args.concurrency):
-            await closed_loop(load, args.concurrency, args.warmup)  # warm-up, not reported
+            await spread(load, args.concurrency)  # warm-up, not reported
+            await closed_loop(load, args.concurrency, args.warmup)
             cpu_server, cpu_self = server.cpu_seconds(), time.process_time()
             wall = time.perf_counter()
             rate, stats = await closed_loop(load, args.concurrency, args.duration)
@@ -405,7 +420,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--concurrency", type=int, default=64,
                         help="owners sending at once in the throughput run")
-    parser.add_argument("--owners", type=int, default=2000,
+    parser.add_argument("--owners", type=int, default=300,
                         help="simulated owners for the fixed-rate run")
     parser.add_argument("--rate", type=float, default=1000.0, help="offered messages/s")
     parser.add_argument("--answers", type=int, default=25,

@@ -150,11 +150,7 @@ class IndicatorSet:
     figure_by_name: Mapping[str, Figure]
     max_scene_level: int
     groups: tuple[Group, ...]
-
-    @property
-    def codes(self) -> tuple[str, ...]:
-        """Every question and scene code, in the order the questionnaire asks them."""
-        return tuple(q.code for q in self.questions) + tuple(s.code for s in self.scenes)
+    codes: tuple[str, ...]  # every question and scene code, in the order they are asked
 
     def level_rule(self, level: int) -> LevelRule | None:
         return self.level_rules[level - 1] if 1 <= level <= len(self.level_rules) else None
@@ -445,7 +441,8 @@ def parse_indicator_set(data: Any) -> IndicatorSet:
         scenes=scenes, question_by_code={q.code: q for q in questions},
         scene_by_code={s.code: s for s in scenes}, figure_by_name=figure_by_name,
         max_scene_level=max_scene_level,
-        groups=tuple(g for d in dimensions for g in d.groups))
+        groups=tuple(g for d in dimensions for g in d.groups),
+        codes=tuple(q.code for q in questions) + tuple(s.code for s in scenes))
 
 
 def _validate_level_rules(set_id: str, rules: list[LevelRule], scenes: tuple[Scene, ...],

@@ -143,9 +143,6 @@ async def record_submission(sessions: Sessions, record: SubmissionRecord) -> Sto
             f"dimensions must be {', '.join(DIMENSIONS)}, got {', '.join(record.dimensions)}")
     openid = _openid(record.person_id, record.channel)
     async with sessions() as session:
-        stored = await _stored_by_draft(session, record.draft_id)
-        if stored is not None:
-            return stored
         now = utcnow()
         try:
             enterprise_id = await _upsert_enterprise(session, record.profile, now)
@@ -165,7 +162,7 @@ async def record_submission(sessions: Sessions, record: SubmissionRecord) -> Sto
                 index_elements=[Person.id], set_={"enterprise_id": enterprise_id}))
             await session.commit()
         except IntegrityError:
-            # Most likely the same draft committed by a concurrent call since our check.
+            # The draft is stored already (a retried or concurrent submit): draft_id is unique.
             await session.rollback()
             stored = await _stored_by_draft(session, record.draft_id)
             if stored is None:

@@ -339,20 +339,16 @@ async def test_same_draft_racing_stores_one_row(sessions: Sessions) -> None:
     assert await count(sessions, Enterprise) == 2
 
 
-async def test_lost_race_returns_the_winner(sessions: Sessions,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    # Deterministically what a concurrent submit looks like: the check before inserting misses
-    # the row, the insert then hits the unique draft_id.
+async def test_a_later_submit_of_the_same_draft_returns_the_first(sessions: Sessions) -> None:
+    # The insert hits the unique draft_id; the transaction (and its enterprise upsert) is undone.
     first = await record_submission(sessions, make_record("d1"))
-    real = archive._stored_by_draft
-    misses = [None]
-
-    async def check_misses_once(session: AsyncSession, draft_id: str) -> Any:
-        return misses.pop() if misses else await real(session, draft_id)
-
-    monkeypatch.setattr(archive, "_stored_by_draft", check_misses_once)
-    assert await record_submission(sessions, make_record("d1", total="99.5")) == first
+    again = await record_submission(sessions, make_record("d1", total="99.5",
+                                                          profile=dataclasses.replace(
+                                                              PROFILE_A, name="改过的名字公司")))
+    assert again == first
     assert await count(sessions, Submission) == 1
+    profile = await archive.enterprise_profile(sessions, PROFILE_A.credit_code)
+    assert profile is not None and profile.name == PROFILE_A.name
 
 
 async def test_other_integrity_errors_propagate(sessions: Sessions) -> None:
