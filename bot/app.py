@@ -9,6 +9,8 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import aiohttp
+import redis.asyncio as aioredis
 from aiohttp import web
 
 from bot.archive_requests import ArchiveRequests
@@ -18,6 +20,7 @@ from bot.mp_api import API_KEY, MiniProgramAPI, add_mp_routes
 from bot.mp_openapi import openapi_document
 from bot.oa_responder import OfficialAccountResponder
 from bot.translations import translator
+from bot.wechat_api import WeChatClient
 from bot.wechat_callback import Responder, add_wechat_routes
 from flows.indicators import DEFAULT_SET_ID, IndicatorSet, builtin_sets
 from flows.profile import builtin_reference
@@ -50,18 +53,26 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
     async def resources(app: web.Application) -> AsyncIterator[None]:
         redis, close_redis = await open_redis(settings)
         engine = create_engine(settings.database_url, connect_args=connect_args)
+        http = aiohttp.ClientSession()
+        base = settings.wechat_api_base
+        oa_api = _wechat_client(http, redis, base, settings.wechat_appid, settings.wechat_secret)
+        mp_api = _wechat_client(http, redis, base, settings.miniapp_appid,
+                                settings.miniapp_secret)
         try:
             await migrate(engine)
             store = ConversationStore(redis)
             await store.load_scripts()
             requests = ArchiveRequests(session_factory(engine), clock=time.time)
-            identities = OaIdentities(SubjectAliases(redis), unionid_of=None)
+            identities = OaIdentities(SubjectAliases(redis),
+                                      unionid_of=oa_api.unionid_of if oa_api else None)
             app[RESPONDER] = OfficialAccountResponder(ctx, store, requests, identities)
             app[API_KEY] = MiniProgramAPI(
                 ctx, store, requests, MpSessionStore(redis),
-                RateLimiter(redis, limit=MP_REQUESTS_PER_MINUTE), exchange=None)
+                RateLimiter(redis, limit=MP_REQUESTS_PER_MINUTE),
+                exchange=mp_api.jscode2session if mp_api else None)
             yield
         finally:
+            await http.close()
             await engine.dispose()
             await close_redis()
 
@@ -76,6 +87,14 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
 
 async def _openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document())
+
+
+def _wechat_client(http: aiohttp.ClientSession, redis: aioredis.Redis, base: str, appid: str,
+                   secret: str) -> WeChatClient | None:
+    """A client for an app whose credentials are configured (None: that channel has no API)."""
+    if not (appid and secret):
+        return None
+    return WeChatClient(http, redis, base=base, appid=appid, secret=secret)
 
 
 async def _health(request: web.Request) -> web.Response:

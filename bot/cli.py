@@ -33,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     score = commands.add_parser(
         "score", help="score answer files offline and print one JSON result per file")
     score.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    fake = commands.add_parser(
+        "fake-wechat", help="run a fake of the WeChat API for tests and benchmarks")
+    fake.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    fake.add_argument("--port", type=int, default=8090, help="port (default 8090)")
     return parser
 
 
@@ -46,6 +50,11 @@ def _settings() -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "fake-wechat":  # needs no settings
+        from bot.fake_wechat import run
+
+        run(args.host, args.port)
+        return 0
     settings = _settings()
     try:
         sets = builtin_sets()

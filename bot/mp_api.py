@@ -16,13 +16,13 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
 from bot.archive_requests import ArchiveRequests, Who
+from bot.wechat_api import CodeSession, WeChatAPIError, WeChatUnavailable
 from flows import draft_edits
 from flows.indicators import IndicatorSet
 from flows.problems import Problem
@@ -41,23 +41,6 @@ MAX_BODY = 64 * 1024
 HISTORY_LIMIT = 100
 # What wx.requestSubscribeMessage reports per template; only "accept" allows a send.
 CONSENT_RESULTS = frozenset({"accept", "reject", "ban", "filter"})
-
-
-@dataclass(frozen=True)
-class CodeSession:
-    """What `jscode2session` says about a login code."""
-
-    openid: str
-    unionid: str | None
-    session_key: str
-
-
-class LoginRefused(Exception):
-    """WeChat refused the login code (invalid, used, expired)."""
-
-
-class LoginUnavailable(Exception):
-    """WeChat could not be asked (timeout, system busy)."""
 
 
 CodeExchange = Callable[[str], Awaitable[CodeSession]]
@@ -231,10 +214,13 @@ async def login(request: web.Request) -> web.Response:
             "Mini-program login is not configured on this server."))
     try:
         found = await api.exchange(code)
-    except LoginRefused:
-        raise ApiError(401, "invalid_code", api.tr(
-            "WeChat did not accept the login code; call wx.login() again.")) from None
-    except LoginUnavailable:
+    except WeChatAPIError as error:
+        if error.errcode not in (-1, 45009):  # the code itself is bad (40029, 40163…)
+            raise ApiError(401, "invalid_code", api.tr(
+                "WeChat did not accept the login code; call wx.login() again.")) from None
+        raise ApiError(503, "wechat_unavailable", api.tr(
+            "WeChat is not answering just now; please try again in a moment.")) from None
+    except WeChatUnavailable:
         raise ApiError(503, "wechat_unavailable", api.tr(
             "WeChat is not answering just now; please try again in a moment.")) from None
     person = archive.person_key(CHANNEL, found.openid)
