@@ -34,8 +34,6 @@ from storage.redis_server import open_redis
 log = logging.getLogger(__name__)
 
 RESPONDER = web.AppKey("responder", Responder)
-# Generous for a person tapping through screens; stops a runaway client loop.
-MP_REQUESTS_PER_MINUTE = 120
 SETTINGS = web.AppKey("settings", Settings)
 
 
@@ -68,7 +66,7 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
             app[RESPONDER] = OfficialAccountResponder(ctx, store, requests, identities)
             app[API_KEY] = MiniProgramAPI(
                 ctx, store, requests, MpSessionStore(redis),
-                RateLimiter(redis, limit=MP_REQUESTS_PER_MINUTE),
+                RateLimiter(redis, limit=settings.mp_rate_limit),
                 exchange=mp_api.jscode2session if mp_api else None)
             yield
         finally:

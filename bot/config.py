@@ -63,6 +63,7 @@ class Settings:
     admin_token: str = ""  # empty: admin endpoints are disabled
     host: str = "127.0.0.1"
     port: int = 8080
+    mp_rate_limit: int = 120  # mini-program API requests per person and minute
     locale: str = "zh_CN"
 
     def __repr__(self) -> str:
@@ -123,6 +124,7 @@ def load_settings(
         admin_token=parse("ADMIN_TOKEN", "", _check_admin_token),
         host=get("HOST") or Settings.host,
         port=parse("PORT", Settings.port, _check_port),
+        mp_rate_limit=parse("MP_RATE_LIMIT", Settings.mp_rate_limit, _check_rate_limit),
         locale=parse("LOCALE", Settings.locale, _check_locale),
     )
 
@@ -194,6 +196,14 @@ def _check_admin_token(var: str, value: str) -> str:
             var, f"must be at least {ADMIN_TOKEN_MIN_LENGTH} characters, got {len(value)}"
         )
     return value
+
+
+def _check_rate_limit(var: str, value: str) -> int:
+    limit = int(value) if _DIGITS_RE.fullmatch(value) else 0
+    if limit < 1:
+        raise ConfigError(var, f"must be a whole number of requests per minute (1 to 99999), "
+                               f"got {value!r}")
+    return limit
 
 
 def _check_port(var: str, value: str) -> int:

@@ -461,7 +461,7 @@ async def subscriptions(request: web.Request) -> web.Response:
     body = await api.body(request)
     outcome = body.get("results")
     if (not isinstance(outcome, dict) or not outcome or len(outcome) > 20
-            or not all(isinstance(k, str) and 1 <= len(k) <= 128 and v in CONSENT_RESULTS
+            or not all(1 <= len(k) <= 128 and isinstance(v, str) and v in CONSENT_RESULTS
                        for k, v in outcome.items())):
         raise ApiError(422, "invalid", api.tr(
             "results: give what wx.requestSubscribeMessage returned, template id to "

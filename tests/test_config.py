@@ -96,6 +96,7 @@ def test_settings_are_frozen() -> None:
         ("HOST", "0.0.0.0", "0.0.0.0"),
         ("PORT", "1", 1),
         ("PORT", "65535", 65535),
+        ("MP_RATE_LIMIT", "600", 600),
         ("LOCALE", "en", "en"),
     ],
 )
@@ -133,6 +134,8 @@ def test_accepted(name: str, value: str, expected: object) -> None:
         ("ADMIN_TOKEN", "short-token", "must be at least 16 characters, got 11"),
         ("PORT", "0", "must be an integer between 1 and 65535, got '0'"),
         ("PORT", "65536", "must be an integer between 1 and 65535"),
+        ("MP_RATE_LIMIT", "0", "must be a whole number of requests per minute"),
+        ("MP_RATE_LIMIT", "lots", "must be a whole number of requests per minute"),
         ("PORT", "-1", "must be an integer between 1 and 65535"),
         ("PORT", "http", "must be an integer between 1 and 65535, got 'http'"),
         ("PORT", "8_080", "must be an integer between 1 and 65535"),

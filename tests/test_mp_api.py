@@ -247,6 +247,8 @@ async def test_unauthenticated_and_unknown_tokens_get_401(client: MakeClient) ->
     ("POST", "/api/mp/figures/B1", {"figures": {"x": 1}}, 422, "no_figures", "B1"),
     ("POST", "/api/mp/subscriptions", {"results": {"t1": "maybe"}}, 422, "invalid",
      "results"),
+    ("POST", "/api/mp/subscriptions", {"results": {"t1": ["accept"]}}, 422, "invalid",
+     "results"),
     ("GET", "/api/mp/results/999", None, 404, "not_found", None),
     ("GET", "/api/mp/questionnaire?indicator_set=nope", None, 404, "not_found", None),
 ])
