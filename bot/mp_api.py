@@ -16,6 +16,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from bot.wechat_api import CodeSession, WeChatAPIError, WeChatUnavailable
 from flows import draft_edits
 from flows.indicators import IndicatorSet
 from flows.problems import Problem
+from flows.profile import parse_credit_code
 from flows.results import json_default
 from flows.state import Context, Draft, State, dump_state, load_state
 from storage import archive, consents
@@ -278,6 +280,20 @@ def questionnaire_view(ctx: Context, iset: IndicatorSet) -> dict[str, Any]:
     }
 
 
+async def enterprise(request: web.Request) -> web.Response:
+    """The archived profile of a credit code, to offer it instead of typing it again (the chat
+    does the same after the credit code)."""
+    api = _api(request)
+    await api.authenticate(request)
+    code = parse_credit_code(request.match_info["credit_code"])
+    if isinstance(code, Problem):
+        raise api.problems([code])
+    profile = await archive.enterprise_profile(api.requests.sessions, code)
+    if profile is None:
+        raise ApiError(404, "not_found", api.tr("This credit code has no archive yet."))
+    return _json({"profile": asdict(profile)})
+
+
 async def get_draft(request: web.Request) -> web.Response:
     api = _api(request)
     session = await api.authenticate(request)
@@ -499,6 +515,7 @@ def add_mp_routes(app: web.Application) -> None:
     api = web.Application(middlewares=[json_errors])
     api.router.add_post("/login", login)
     api.router.add_get("/questionnaire", questionnaire)
+    api.router.add_get("/enterprises/{credit_code}", enterprise)
     api.router.add_get("/draft", get_draft)
     api.router.add_post("/draft", start_draft)
     api.router.add_patch("/draft/profile", update_profile)

@@ -154,6 +154,13 @@ SCHEMAS: dict[str, Any] = {
         "additionalProperties": {"type": "string", "enum": sorted(CONSENT_RESULTS)}}}},
     "Consents": {"type": "object", "required": ["consents"], "properties": {"consents": {
         "type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}}},
+    "Enterprise": {"type": "object", "required": ["profile"], "properties": {"profile": {
+        "type": "object", "required": ["credit_code", "name", "city", "county", "industry"],
+        "properties": {"credit_code": {"type": "string"}, "name": {"type": "string"},
+                       "city": {"type": "string"}, "county": {"type": "string"},
+                       "industry": {"type": "string"},
+                       "industry_division": {"type": "string", "nullable": True},
+                       "employees": {"type": "integer", "nullable": True}}}}},
     "Questionnaire": {
         "type": "object",
         "required": ["indicator_set", "profile", "dimensions", "questions", "scenes",
@@ -221,6 +228,10 @@ def openapi_document() -> dict[str, Any]:
                 (200, "Questionnaire", "The questionnaire."), (*_AUTHED, 404),
                 parameters=[{"name": "indicator_set", "in": "query", "required": False,
                              "schema": {"type": "string"}}])},
+            f"{PREFIX}/enterprises/{{credit_code}}": {"get": _op(
+                "The archived profile of a credit code (to reuse instead of typing it)",
+                (200, "Enterprise", "The archive's profile."), (*_AUTHED, 404, 422),
+                parameters=[_path_param("credit_code", "统一社会信用代码, 18 characters")])},
             f"{PREFIX}/draft": {
                 "get": _op("The person's draft (shared with the chat)",
                            (200, "DraftEnvelope", "The draft, or null."), _AUTHED),

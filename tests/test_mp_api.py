@@ -154,6 +154,17 @@ async def test_a_whole_questionnaire_over_the_api(client: MakeClient) -> None:
     assert detail["total"] == result["total"] and detail["dimensions"] == result["dimensions"]
 
 
+async def test_an_archived_profile_can_be_reused(client: MakeClient) -> None:
+    ann = await client()
+    status, error = await ann.call("GET", f"/api/mp/enterprises/{PROFILE['credit_code']}")
+    assert status == 404 and error["error"]["code"] == "not_found"
+    await ann.ok("POST", "/api/mp/draft/submit", {"version": await ann.walk()}, 201)
+    found = await ann.ok("GET", f"/api/mp/enterprises/{PROFILE['credit_code']}")
+    assert found["profile"] == {**PROFILE, "industry_division": "39"}
+    status, error = await ann.call("GET", "/api/mp/enterprises/123")
+    assert status == 422 and error["error"]["code"] == "credit_code_length"
+
+
 async def test_reassessment_shows_the_change(client: MakeClient) -> None:
     ann = await client()
     await ann.ok("POST", "/api/mp/draft/submit", {"version": await ann.walk()}, 201)
