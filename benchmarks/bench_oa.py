@@ -56,7 +56,6 @@ THROUGHPUT_BUDGET = 3000.0  # messages/s, one worker
 P99_BUDGET_MS = 50.0  # at RATE
 ROUND_TRIP_BUDGET = 2.0  # Redis round trips per ordinary answer
 ISET = builtin_sets()[DEFAULT_SET_ID]
-SUBMIT = "--no-submit" not in sys.argv
 PROFILE = ["济南鲁信机械有限公司", "1", "历下区", "C", "34", "120"]
 
 
@@ -65,13 +64,13 @@ def credit_code(serial: int) -> str:
     return first17 + credit_code_check_char(first17)
 
 
-def script(serial: int) -> list[str]:
+def script(serial: int, submit: bool = True) -> list[str]:
     """One owner's whole questionnaire: mostly ordinary answers."""
     answers = []
     for i, question in enumerate(ISET.questions):
         answers.append("B C" if question.type == "multiple" else "BCD"[i % 3])
     answers += [str(1 + i % 3) for i, _ in enumerate(ISET.scenes)]
-    if SUBMIT:
+    if submit:
         return ["开始测评", credit_code(serial), *PROFILE, *answers, "提交"]
     # Chat only: after the last scene, keep changing scene answers (修改 N, a level) forever.
     edits = [line for n in range(16, 32) for line in (f"修改 {n}", str(n % 5))]
@@ -186,12 +185,12 @@ class Owner:
     serial: int
     lines: list[str]
     position: int = 0
-    busy: bool = False
+    submit: bool = True
 
     def next_line(self, serials: Iterator[int]) -> str:
         if self.position == len(self.lines):  # submitted: a new enterprise, from the start
             self.serial = next(serials)
-            self.lines, self.position = script(self.serial), 0
+            self.lines, self.position = script(self.serial, self.submit), 0
         line = self.lines[self.position]
         self.position += 1
         return line
@@ -210,14 +209,15 @@ class Stats:
 class Load:
     """Signed messages for many owners, over one connection pool."""
 
-    def __init__(self, url: str, owners: int, aes_key: str | None, run: str) -> None:
+    def __init__(self, url: str, owners: int, aes_key: str | None, run: str, *,
+                 submit: bool = True) -> None:
         self.url = url
         self.sim = WeChatSimulator(url, token=TOKEN, appid=APPID, aes_key=aes_key)
         self._serials = iter(range(1 + (hash(run) % 10**6) * 1000, 10**9))
-        self.owners = [Owner(f"bench-{run}-{i}", 0, [], 0) for i in range(owners)]
+        self.owners = [Owner(f"bench-{run}-{i}", 0, [], 0, submit) for i in range(owners)]
         for owner in self.owners:
             owner.serial = next(self._serials)
-            owner.lines = script(owner.serial)
+            owner.lines = script(owner.serial, submit)
         self.http: aiohttp.ClientSession | None = None
 
     @asynccontextmanager
@@ -341,7 +341,11 @@ class RoundTripProxy:
                 await writer.drain()
             writer.close()
 
-        await asyncio.gather(up(), down(), return_exceptions=True)
+        try:
+            await asyncio.gather(up(), down(), return_exceptions=True)
+        except asyncio.CancelledError:  # the benchmark is over
+            upstream_writer.close()
+            writer.close()
 
     def close(self) -> None:
         if self.server is not None:
@@ -386,7 +390,8 @@ async def run(args: argparse.Namespace, redis_url: str, data_dir: Path) -> list[
     aes_key = AES_KEY if args.mode == "safe" else None
     with dxbot_serve(redis_url, args.database_url, data_dir, aes_key) as server:
         await server.ready()
-        load = Load(server.url, max(args.owners, args.concurrency), aes_key, f"{time.time():.0f}")
+        load = Load(server.url, max(args.owners, args.concurrency), aes_key,
+                    f"{time.time():.0f}", submit=not args.no_submit)
         async with load.session(args.concurrency):
             await spread(load, args.concurrency)  # warm-up, not reported
             await closed_loop(load, args.concurrency, args.warmup)
