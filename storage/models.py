@@ -66,6 +66,8 @@ class Person(Base):
     subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Replied 退订通知: no notices (reminders of their own sign-ups still come).
+    notices_opt_out: Mapped[bool] = mapped_column(default=False)
     # The enterprise this person last submitted for; kept if the enterprise row ever goes.
     enterprise_id: Mapped[int | None] = mapped_column(
         ForeignKey("enterprises.id", ondelete="SET NULL"), index=True
@@ -123,3 +125,26 @@ class SubscribeConsent(Base):
     template_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     remaining: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Notice(Base):
+    """A training, event or policy notice and whom it concerns (`audience`, the filters)."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # training | event | policy
+    title: Mapped[str] = mapped_column(String(60))
+    body: Mapped[str] = mapped_column(String(1000))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    place: Mapped[str | None] = mapped_column(String(120))
+    link: Mapped[str | None] = mapped_column(String(500))
+    signup_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    capacity: Mapped[int | None]
+    audience: Mapped[dict[str, Any]] = mapped_column(JSONData())
+    # draft -> scheduled -> sending -> sent; draft/scheduled/sending -> cancelled
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

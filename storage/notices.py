@@ -1,0 +1,183 @@
+"""Notices in the database: create, schedule, cancel, and the audience a notice's filters select,
+counted for the preview and streamed in batches for the fan-out (memory flat in its size).
+
+A person belongs to the enterprise they last submitted for (`persons.enterprise_id`); the
+geographic, industry and level filters apply to that enterprise and its latest submission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+
+from flows.notices import Audience, NoticeSpec
+from storage.archive import Sessions
+from storage.models import Enterprise, Notice, Person, Submission
+
+# Allowed status changes; anything else is refused.
+TRANSITIONS = {
+    "draft": {"scheduled", "cancelled"},
+    "scheduled": {"scheduled", "sending", "cancelled"},
+    "sending": {"sent", "cancelled"},
+}
+
+
+class NoticeStateError(ValueError):
+    """The notice cannot go from its status to the one asked for."""
+
+
+@dataclass(frozen=True)
+class StoredNotice:
+    id: int
+    kind: str
+    title: str
+    body: str
+    starts_at: datetime
+    ends_at: datetime | None
+    place: str | None
+    link: str | None
+    signup_deadline: datetime | None
+    capacity: int | None
+    audience: dict[str, Any]
+    status: str
+    send_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AudienceMember:
+    person_id: str
+    channel: str
+    openid: str
+    subscribed: bool
+    opted_out: bool
+    last_message_at: datetime | None
+
+
+def _stored(row: Notice) -> StoredNotice:
+    return StoredNotice(
+        id=row.id, kind=row.kind, title=row.title, body=row.body, starts_at=row.starts_at,
+        ends_at=row.ends_at, place=row.place, link=row.link,
+        signup_deadline=row.signup_deadline, capacity=row.capacity, audience=row.audience,
+        status=row.status, send_at=row.send_at, created_at=row.created_at)
+
+
+async def create_notice(sessions: Sessions, spec: NoticeSpec, now: datetime) -> StoredNotice:
+    async with sessions() as session:
+        row = Notice(kind=spec.kind, title=spec.title, body=spec.body, starts_at=spec.starts_at,
+                     ends_at=spec.ends_at, place=spec.place, link=spec.link,
+                     signup_deadline=spec.signup_deadline, capacity=spec.capacity,
+                     audience=spec.audience.as_data(), status="draft", created_at=now,
+                     updated_at=now)
+        session.add(row)
+        await session.commit()
+        return _stored(row)
+
+
+async def get_notice(sessions: Sessions, notice_id: int) -> StoredNotice | None:
+    async with sessions() as session:
+        row = await session.get(Notice, notice_id)
+        return None if row is None else _stored(row)
+
+
+async def list_notices(sessions: Sessions, *, limit: int = 100) -> list[StoredNotice]:
+    async with sessions() as session:
+        rows = await session.scalars(select(Notice).order_by(Notice.id.desc()).limit(limit))
+        return [_stored(row) for row in rows]
+
+
+async def change_status(sessions: Sessions, notice_id: int, status: str, now: datetime, *,
+                        send_at: datetime | None = None) -> StoredNotice:
+    """Move a notice to `status` (compare-and-set on the current status, so two admins or two
+    workers cannot both start a campaign)."""
+    async with sessions() as session:
+        row = await session.get(Notice, notice_id)
+        if row is None:
+            raise LookupError(f"no notice {notice_id}")
+        current = row.status
+        if status not in TRANSITIONS.get(current, set()):
+            raise NoticeStateError(f"notice {notice_id} is {current}; it cannot become {status}")
+        values: dict[str, Any] = {"status": status, "updated_at": now}
+        if send_at is not None:
+            values["send_at"] = send_at
+        result = await session.execute(
+            update(Notice).where(Notice.id == notice_id, Notice.status == current)
+            .values(**values))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            await session.rollback()
+            raise NoticeStateError(f"notice {notice_id} changed meanwhile")
+        await session.commit()
+        await session.refresh(row)
+        return _stored(row)
+
+
+async def set_opt_out(sessions: Sessions, person_id: str, opted_out: bool) -> bool:
+    """退订通知 / 订阅通知; False when the person is unknown."""
+    async with sessions() as session:
+        result = await session.execute(
+            update(Person).where(Person.id == person_id).values(notices_opt_out=opted_out))
+        await session.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _latest_level() -> Any:
+    return (select(Submission.level)
+            .where(Submission.enterprise_id == Enterprise.id)
+            .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+            .limit(1).scalar_subquery())
+
+
+def audience_query(audience: Audience) -> Select[Any]:
+    """The channel persons a notice's filters select (not yet the channel rules)."""
+    query = select(Person.id, Person.channel, Person.openid, Person.subscribed,
+                   Person.notices_opt_out, Person.last_message_at)
+    needs_enterprise = bool(audience.cities or audience.counties or audience.industries
+                            or audience.credit_codes or audience.level_min is not None
+                            or audience.level_max is not None)
+    statuses = set(audience.statuses)
+    if needs_enterprise or statuses == {"submitted"}:
+        query = query.join(Enterprise, Person.enterprise_id == Enterprise.id)
+    elif statuses and "submitted" not in statuses:
+        # Until the roster tracks drafts, "not started" and "in progress" are both the people
+        # who have not submitted yet.
+        query = query.where(Person.enterprise_id.is_(None))
+    if audience.cities:
+        query = query.where(Enterprise.city.in_(audience.cities))
+    if audience.counties:
+        query = query.where(Enterprise.county.in_(audience.counties))
+    if audience.industries:
+        query = query.where(Enterprise.industry.in_(audience.industries))
+    if audience.credit_codes:
+        query = query.where(Enterprise.credit_code.in_(audience.credit_codes))
+    if audience.level_min is not None:
+        query = query.where(_latest_level() >= audience.level_min)
+    if audience.level_max is not None:
+        query = query.where(_latest_level() <= audience.level_max)
+    return query
+
+
+async def count_audience(sessions: Sessions, audience: Audience) -> int:
+    async with sessions() as session:
+        inner = audience_query(audience).subquery()
+        return int((await session.execute(select(func.count()).select_from(inner))).scalar_one())
+
+
+async def stream_audience(sessions: Sessions, audience: Audience, *,
+                          batch: int = 1000) -> AsyncIterator[list[AudienceMember]]:
+    """The audience in batches, keyset-paginated by person id: one batch in memory at a time."""
+    after = ""
+    base = audience_query(audience)
+    while True:
+        async with sessions() as session:
+            rows = (await session.execute(
+                base.where(Person.id > after).order_by(Person.id).limit(batch))).all()
+        if not rows:
+            return
+        yield [AudienceMember(person_id=r.id, channel=r.channel, openid=r.openid,
+                              subscribed=r.subscribed, opted_out=r.notices_opt_out,
+                              last_message_at=r.last_message_at) for r in rows]
+        after = rows[-1].id
