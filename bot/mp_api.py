@@ -23,12 +23,12 @@ from typing import Any
 from aiohttp import web
 
 from bot.archive_requests import ArchiveRequests, Who
+from bot.json_api import ApiError, json_errors, json_response, problems_error, read_object
 from bot.wechat_api import CodeSession, WeChatAPIError, WeChatUnavailable
 from flows import draft_edits
 from flows.indicators import IndicatorSet
 from flows.problems import Problem
 from flows.profile import parse_credit_code
-from flows.results import json_default
 from flows.state import Context, Draft, State, dump_state, load_state
 from storage import archive, consents
 from storage.conversations import ConversationStore
@@ -39,41 +39,12 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "mp"
 PREFIX = "/api/mp"
-MAX_BODY = 64 * 1024
 HISTORY_LIMIT = 100
 # What wx.requestSubscribeMessage reports per template; only "accept" allows a send.
 CONSENT_RESULTS = frozenset({"accept", "reject", "ban", "filter"})
 
 
 CodeExchange = Callable[[str], Awaitable[CodeSession]]
-
-
-class ApiError(Exception):
-    """An answer other than success; rendered as the JSON error body."""
-
-    def __init__(self, status: int, code: str, message: str, *, field: str | None = None,
-                 extra: Mapping[str, Any] | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
-        self.extra = dict(extra or {})
-        self.headers = dict(headers or {})
-
-    def response(self) -> web.Response:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.field is not None:
-            error["field"] = self.field
-        return _json({"error": error, **self.extra}, status=self.status, headers=self.headers)
-
-
-def _json(data: Any, *, status: int = 200, headers: Mapping[str, str] | None = None,
-          ) -> web.Response:
-    body = json.dumps(data, ensure_ascii=False, default=json_default, separators=(",", ":"))
-    return web.Response(text=body, status=status, content_type="application/json",
-                        headers=headers)
 
 
 class MiniProgramAPI:
@@ -112,19 +83,7 @@ class MiniProgramAPI:
         return session
 
     async def body(self, request: web.Request) -> dict[str, Any]:
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            raise ApiError(413, "too_large", self.tr("The request body is too large."))
-        raw = await request.content.read(MAX_BODY + 1)
-        if len(raw) > MAX_BODY:
-            raise ApiError(413, "too_large", self.tr("The request body is too large."))
-        try:
-            data = json.loads(raw or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, "bad_json", self.tr("The request body is not valid JSON.")
-                           ) from None
-        if not isinstance(data, dict):
-            raise ApiError(422, "invalid", self.tr("The request body must be a JSON object."))
-        return data
+        return await read_object(request, self.ctx.tr)
 
     def version_of(self, body: Mapping[str, Any]) -> int:
         version = body.get("version")
@@ -135,11 +94,7 @@ class MiniProgramAPI:
         return version
 
     def problems(self, problems: list[Problem]) -> ApiError:
-        first = problems[0]
-        return ApiError(422, first.code, first.render(self.ctx.tr), field=first.subject,
-                        extra={"problems": [
-                            {"code": p.code, "field": p.subject, "message": p.render(self.ctx.tr)}
-                            for p in problems]})
+        return problems_error(problems, self.ctx.tr)
 
     async def load(self, session: MpSession) -> tuple[State, int]:
         raw, version = await self.store.load(session.subject_id)
@@ -233,7 +188,7 @@ async def login(request: web.Request) -> web.Response:
     await archive.touch_person(api.requests.sessions, person, CHANNEL, found.openid,
                                datetime.fromtimestamp(api.clock(), tz=UTC),
                                unionid=found.unionid)
-    return _json({"token": token, "expires_in": api.sessions.ttl,
+    return json_response({"token": token, "expires_in": api.sessions.ttl,
                   "linked": found.unionid is not None})
 
 
@@ -244,7 +199,7 @@ async def questionnaire(request: web.Request) -> web.Response:
     iset = api.ctx.sets.get(set_id)
     if iset is None:
         raise ApiError(404, "not_found", api.tr("There is no such indicator set."))
-    return _json(questionnaire_view(api.ctx, iset))
+    return json_response(questionnaire_view(api.ctx, iset))
 
 
 def questionnaire_view(ctx: Context, iset: IndicatorSet) -> dict[str, Any]:
@@ -291,14 +246,14 @@ async def enterprise(request: web.Request) -> web.Response:
     profile = await archive.enterprise_profile(api.requests.sessions, code)
     if profile is None:
         raise ApiError(404, "not_found", api.tr("This credit code has no archive yet."))
-    return _json({"profile": asdict(profile)})
+    return json_response({"profile": asdict(profile)})
 
 
 async def get_draft(request: web.Request) -> web.Response:
     api = _api(request)
     session = await api.authenticate(request)
     state, version = await api.load(session)
-    return _json(api.draft_view(state.draft, version))
+    return json_response(api.draft_view(state.draft, version))
 
 
 async def start_draft(request: web.Request) -> web.Response:
@@ -306,10 +261,10 @@ async def start_draft(request: web.Request) -> web.Response:
     session = await api.authenticate(request)
     state, version = await api.at_version(session, await api.body(request), need_draft=False)
     if state.draft is not None:
-        return _json(api.draft_view(state.draft, version))
+        return json_response(api.draft_view(state.draft, version))
     state = draft_edits.start(api.ctx, state, now=int(api.clock()), new_id=uuid.uuid4().hex)
     version = await api.save(session, state, version)
-    return _json(api.draft_view(state.draft, version), status=201)
+    return json_response(api.draft_view(state.draft, version), status=201)
 
 
 async def _edit(request: web.Request,
@@ -324,7 +279,7 @@ async def _edit(request: web.Request,
     if isinstance(changed, list):
         raise api.problems(changed)
     version = await api.save(session, changed, version)
-    return _json(api.draft_view(changed.draft, version))
+    return json_response(api.draft_view(changed.draft, version))
 
 
 async def update_profile(request: web.Request) -> web.Response:
@@ -368,7 +323,7 @@ async def compute_figures(request: web.Request) -> web.Response:
     if isinstance(derived, list):
         raise api.problems(derived)
     option = iset.question_by_code[code].option_by_key[derived.key]
-    return _json({"code": code, "answer": derived.key, "option": option.text,
+    return json_response({"code": code, "answer": derived.key, "option": option.text,
                   "percent": derived.percent, "direction": derived.direction,
                   "current": derived.current, "previous": derived.previous})
 
@@ -396,7 +351,7 @@ async def review(request: web.Request) -> web.Response:
             items.append({"number": n, "code": code, "title": scene.name, "answer": value,
                           "texts": [] if value is None else [scene.levels.get(value, "")]})
     missing = draft_edits.missing(api.ctx, draft)
-    return _json({**api.draft_view(draft, version), "items": items,
+    return json_response({**api.draft_view(draft, version), "items": items,
                   "missing": [{"code": p.code, "field": p.subject,
                                "message": p.render(api.ctx.tr)} for p in missing],
                   "complete": not missing})
@@ -423,7 +378,7 @@ async def submit(request: web.Request) -> web.Response:
         if current.draft is not None and current.draft.id == made.draft_id:
             await api.store.save(session.subject_id, None, now_version)
     latest, previous = results[0], next(iter(results[1:]), None)
-    return _json(result_view(latest, previous), status=201)
+    return json_response(result_view(latest, previous), status=201)
 
 
 def result_view(latest: archive.StoredResult,
@@ -454,7 +409,7 @@ async def results(request: web.Request) -> web.Response:
     session = await api.authenticate(request)
     history = await archive.latest_results(api.requests.sessions, subject_id=session.subject_id,
                                            limit=HISTORY_LIMIT)
-    return _json({"results": [_summary(r) for r in history]})
+    return json_response({"results": [_summary(r) for r in history]})
 
 
 async def result_detail(request: web.Request) -> web.Response:
@@ -467,7 +422,7 @@ async def result_detail(request: web.Request) -> web.Response:
     for index, stored in enumerate(history):
         if str(stored.submission_id) == raw_id:
             previous = history[index + 1] if index + 1 < len(history) else None
-            return _json(result_view(stored, previous))
+            return json_response(result_view(stored, previous))
     raise ApiError(404, "not_found", api.tr("There is no such result."))
 
 
@@ -487,26 +442,7 @@ async def subscriptions(request: web.Request) -> web.Response:
     if accepted:
         await consents.add_consents(api.requests.sessions, session.person_id, accepted, now)
     balances = await consents.consent_balances(api.requests.sessions, session.person_id)
-    return _json({"consents": balances})
-
-
-@web.middleware
-async def json_errors(request: web.Request,
-                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-                      ) -> web.StreamResponse:
-    """API errors as JSON; anything unexpected is logged and answered without details."""
-    try:
-        return await handler(request)
-    except ApiError as error:
-        return error.response()
-    except web.HTTPException as exc:
-        if exc.status >= 400:
-            code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status, "http_error")
-            return ApiError(exc.status, code, exc.reason).response()
-        raise
-    except Exception:
-        log.exception("unexpected error in %s %s", request.method, request.path)
-        return ApiError(500, "internal", "Internal error").response()
+    return json_response({"consents": balances})
 
 
 def add_mp_routes(app: web.Application) -> None:

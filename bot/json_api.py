@@ -1,0 +1,93 @@
+"""What every JSON API here shares: errors as ``{"error": {"code", "message", "field"?}}``,
+bodies read with a size limit, and a middleware that never lets a stack trace out."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from flows.i18n import Translator
+from flows.problems import Problem
+from flows.results import json_default
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+
+
+class ApiError(Exception):
+    """An answer other than success; rendered as the JSON error body."""
+
+    def __init__(self, status: int, code: str, message: str, *, field: str | None = None,
+                 extra: Mapping[str, Any] | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.extra = dict(extra or {})
+        self.headers = dict(headers or {})
+
+    def response(self) -> web.Response:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            error["field"] = self.field
+        return json_response({"error": error, **self.extra}, status=self.status,
+                             headers=self.headers)
+
+
+def json_response(data: Any, *, status: int = 200,
+                  headers: Mapping[str, str] | None = None) -> web.Response:
+    body = json.dumps(data, ensure_ascii=False, default=json_default, separators=(",", ":"))
+    return web.Response(text=body, status=status, content_type="application/json",
+                        headers=headers)
+
+
+async def read_object(request: web.Request, tr: Translator) -> dict[str, Any]:
+    """The JSON object in the body: 413 past `MAX_BODY`, 400 if not JSON, 422 if not an object."""
+    _ = tr.gettext
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ApiError(413, "too_large", _("The request body is too large."))
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise ApiError(413, "too_large", _("The request body is too large."))
+    try:
+        data = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "bad_json", _("The request body is not valid JSON.")) from None
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid", _("The request body must be a JSON object."))
+    return data
+
+
+def problems_error(problems: list[Problem], tr: Translator) -> ApiError:
+    """422 naming the first problem's field, with every problem listed."""
+    first = problems[0]
+    return ApiError(422, first.code, first.render(tr), field=first.subject,
+                    extra={"problems": [
+                        {"code": p.code, "field": p.subject, "message": p.render(tr)}
+                        for p in problems]})
+
+
+@web.middleware
+async def json_errors(request: web.Request,
+                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                      ) -> web.StreamResponse:
+    """API errors as JSON; anything unexpected is logged and answered without details."""
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return error.response()
+    except web.HTTPException as exc:
+        if exc.status >= 400:
+            code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status, "http_error")
+            return ApiError(exc.status, code, exc.reason).response()
+        raise
+    except Exception:
+        log.exception("unexpected error in %s %s", request.method, request.path)
+        return ApiError(500, "internal", "Internal error").response()
