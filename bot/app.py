@@ -13,6 +13,7 @@ import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from bot.admin_api import ADMIN_KEY, AdminAPI, add_admin_routes
 from bot.archive_requests import ArchiveRequests
 from bot.config import Settings
 from bot.identity import OaIdentities
@@ -68,6 +69,9 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
                 ctx, store, requests, MpSessionStore(redis),
                 RateLimiter(redis, limit=settings.mp_rate_limit),
                 exchange=mp_api.jscode2session if mp_api else None)
+            app[ADMIN_KEY] = AdminAPI(
+                settings.admin_token, requests.sessions, ctx.reference, ctx.tr,
+                max_level=len(ctx.sets[ctx.default_set].level_rules))
             yield
         finally:
             await http.close()
@@ -78,6 +82,7 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
     add_wechat_routes(app, token=settings.wechat_token, appid=settings.wechat_appid,
                       aes_key=settings.wechat_aes_key, responder_key=RESPONDER)
     add_mp_routes(app)
+    add_admin_routes(app)
     app.router.add_get("/api/openapi.json", _openapi)
     app.router.add_get("/healthz", _health)
     return app
