@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     score = commands.add_parser(
         "score", help="score answer files offline and print one JSON result per file")
     score.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    notice = commands.add_parser("notice", help="create, preview, schedule, cancel and list "
+                                 "training and event notices")
+    from bot.notice_command import add_notice_arguments
+
+    add_notice_arguments(notice)
     fake = commands.add_parser(
         "fake-wechat", help="run a fake of the WeChat API for tests and benchmarks")
     fake.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
@@ -65,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot import score_command
 
         return score_command.run(args.files, sets, translator(settings.locale))
+    if args.command == "notice":
+        from bot import notice_command
+
+        return notice_command.run(args, settings, translator(settings.locale))
     if args.command == "migrate":
         from storage.db import migrate
 
