@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
         "fake-wechat", help="run a fake of the WeChat API for tests and benchmarks")
     fake.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     fake.add_argument("--port", type=int, default=8090, help="port (default 8090)")
+    fake.add_argument("--app", action="append", default=[], metavar="APPID:SECRET",
+                      help="register an app at start (repeatable; or POST /_fake/apps)")
+    fake.add_argument("--grace-seconds", type=float, default=300.0,
+                      help="how long a superseded access token keeps working (default 300)")
+    fake.add_argument("--token-ttl", type=float, default=7200.0,
+                      help="access token lifetime in seconds (default 7200)")
     return parser
 
 
@@ -58,7 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "fake-wechat":  # needs no settings
         from bot.fake_wechat import run
 
-        run(args.host, args.port)
+        try:
+            run(args.host, args.port, apps=args.app, grace_seconds=args.grace_seconds,
+                token_ttl=args.token_ttl)
+        except ValueError as exc:
+            print(f"dxbot: fake-wechat: {exc}", file=sys.stderr)
+            return 2
         return 0
     settings = _settings()
     try:

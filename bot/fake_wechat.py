@@ -36,9 +36,10 @@ Control endpoints for tests and benchmarks (JSON; each mirrors a method of `Fake
 - `POST /_fake/faults {endpoint, errcode?, delay_ms?, drop?, times?, probability?}` -> `{id}`;
   `GET /_fake/faults`; `DELETE /_fake/faults[?id=]`. `endpoint` is one of `ENDPOINTS` or "*".
   A matching call fires the fault with `probability` (default 1), at most `times` times (default
-  1; unlimited when only `probability` is given): it waits `delay_ms`, then answers `errcode`,
-  or closes the connection without an answer (`drop`: true or "before": the call is not
-  processed; "after": processed, the answer lost), or else is processed normally;
+  1; unlimited when only `probability` is given): it answers `errcode` instead (not processed),
+  or closes the connection without an answer (`drop`: true or "before": not processed;
+  "after": processed, the answer lost), or is processed normally; either way the answer (or the
+  drop) comes `delay_ms` late;
 - `POST /_fake/advance {seconds}` -> `{now}`: move the fake's clock forward.
 """
 
@@ -112,6 +113,7 @@ DropMode = Literal["before", "after"]
 
 @dataclass(slots=True)
 class _Token:
+    value: str
     appid: str
     no: int  # issue number within this fake, recorded with each call that uses the token
     expires_at: float
@@ -125,7 +127,8 @@ class App:
     current: _Token | None = None  # the latest cgi-bin/token token
     previous: _Token | None = None  # the one before it, alive during its grace period
     stable: _Token | None = None  # the current cgi-bin/stable_token token
-    token_calls: list[float] = field(default_factory=lambda: [0.0, 0])  # day, calls that day
+    token_day: float = -1.0  # the day (epoch days) token_calls counts
+    token_calls: int = 0
     forced: list[float] = field(default_factory=list)  # times of stable force_refresh calls
     templates: dict[str, frozenset[str] | None] = field(default_factory=dict)
 
@@ -321,20 +324,21 @@ class FakeWeChat:
             raise KeyError(f"no app {appid!r}; register it first")
         return app
 
-    def _new_token(self, app: App, now: float) -> tuple[str, _Token]:
+    def _new_token(self, app: App, now: float) -> _Token:
         no = next(self._token_nos)
         # Shaped like WeChat's (a version prefix and ~130 URL-safe characters).
         value = f"{no}_{secrets.token_urlsafe(96)}"
-        token = self._tokens[value] = _Token(app.appid, no, now + self.token_ttl)
-        return value, token
+        token = self._tokens[value] = _Token(value, app.appid, no, now + self.token_ttl)
+        return token
 
-    def _issue(self, app: App, now: float) -> str:
+    def _issue(self, app: App, now: float) -> _Token:
         if app.previous is not None:
             app.previous.revoked_at = min(app.previous.revoked_at, now)  # only one old token
         if app.current is not None:
             app.current.revoked_at = min(app.current.revoked_at, now + self.grace_seconds)
-        value, app.current, app.previous = *self._new_token(app, now), app.current
-        return value
+        app.previous = app.current
+        app.current = self._new_token(app, now)
+        return app.current
 
     def _check_token(self, request: web.Request, call: Call) -> App | Result:
         value = request.query.get("access_token", "")
@@ -378,15 +382,14 @@ class FakeWeChat:
         if not isinstance(app, App):
             return app
         now = self.now()
-        day = now // DAY
-        if app.token_calls[0] != day:
-            app.token_calls[:] = [day, 0]
-        if self.token_daily_limit is not None and app.token_calls[1] >= self.token_daily_limit:
+        if app.token_day != now // DAY:
+            app.token_day, app.token_calls = now // DAY, 0
+        if self.token_daily_limit is not None and app.token_calls >= self.token_daily_limit:
             return _errdict(45009, self._rid())
-        app.token_calls[1] += 1
-        value = self._issue(app, now)
-        call["token_no"] = self._tokens[value].no
-        return {"access_token": value, "expires_in": int(self.token_ttl)}
+        app.token_calls += 1
+        token = self._issue(app, now)
+        call["token_no"] = token.no
+        return {"access_token": token.value, "expires_in": int(self.token_ttl)}
 
     def _cgi_bin_stable_token(self, _request: web.Request, body: Any, call: Call) -> Result:
         if not isinstance(body, dict):
@@ -398,29 +401,23 @@ class FakeWeChat:
             return app
         now = self.now()
         stable = app.stable
-        value = None
-        if stable is not None and now < stable.revoked_at and now < stable.expires_at:
-            value = next(v for v, t in self._stable_values(app) if t is stable)
+        if stable is not None and (now >= stable.revoked_at or now >= stable.expires_at):
+            stable = None
         if body.get("force_refresh") is True and stable is not None:
             recent = [t for t in app.forced if t > now - DAY]
+            # Within 30 s of the last forced refresh WeChat does not refresh again.
             if not recent or now - recent[-1] >= FORCE_REFRESH_INTERVAL:
                 if len(recent) >= FORCE_REFRESH_DAILY:
                     return _errdict(45009, self._rid())
                 app.forced = [*recent, now]
-                stable.revoked_at = now  # the forced refresh cuts the old one off at once
-                value = None
-        elif value is not None and stable is not None \
-                and stable.expires_at - now <= self.grace_seconds:
-            value = None  # WeChat renews early; the old one simply runs out
-        if value is None:
-            value, app.stable = self._new_token(app, now)
-        assert app.stable is not None
-        call["token_no"] = app.stable.no
-        return {"access_token": value, "expires_in": int(app.stable.expires_at - now)}
-
-    def _stable_values(self, app: App) -> Iterable[tuple[str, _Token]]:
-        # Few stable tokens exist per app; a reverse scan finds the current one quickly.
-        return ((v, t) for v, t in reversed(self._tokens.items()) if t.appid == app.appid)
+                stable.revoked_at = now  # a forced refresh cuts the old one off at once
+                stable = None
+        elif stable is not None and stable.expires_at - now <= self.grace_seconds:
+            stable = None  # WeChat renews early; the old one simply runs out
+        if stable is None:
+            stable = app.stable = self._new_token(app, now)
+        call["token_no"] = stable.no
+        return {"access_token": stable.value, "expires_in": int(stable.expires_at - now)}
 
     def _sns_jscode2session(self, request: web.Request, _body: Any, call: Call) -> Result:
         query = request.query
@@ -563,7 +560,7 @@ class FakeWeChat:
     def app(self) -> web.Application:
         application = web.Application(client_max_size=1024 * 1024)
         for endpoint in ENDPOINTS:
-            handler = getattr(self, "_" + endpoint.replace("/", "_"))
+            handler = getattr(self, "_" + endpoint.replace("/", "_").replace("-", "_"))
             method = "GET" if endpoint in GET_ENDPOINTS else "POST"
             application.router.add_route(method, "/" + endpoint, self._serve(endpoint, handler))
         routes = [
@@ -594,18 +591,24 @@ class FakeWeChat:
             self.calls.append(call)
             self._calls_by_endpoint.setdefault(endpoint, []).append(call)
             fault = self._take_fault(endpoint) if self.faults else None
-            if fault is not None:
-                call["fault"] = fault.kind
-                if fault.delay_ms:
-                    await asyncio.sleep(fault.delay_ms / 1000)
-                if fault.drop == "before":
-                    return self._drop(request, endpoint)
-                if fault.errcode is not None:
-                    return self._answer(endpoint, call, _errdict(fault.errcode, self._rid()))
-            result = handler(request, body, call)
-            response = self._answer(endpoint, call, result)
-            if fault is not None and fault.drop == "after":
+            if fault is None:
+                return self._answer(endpoint, call, handler(request, body, call))
+            call["fault"] = fault.kind
+            if fault.drop == "before":  # not processed
+                await asyncio.sleep(fault.delay_ms / 1000)
                 return self._drop(request, endpoint)
+            if fault.errcode is not None:  # not processed either
+                await asyncio.sleep(fault.delay_ms / 1000)
+                return self._answer(endpoint, call, _errdict(fault.errcode, self._rid()))
+            # Processed at once, only the answer is late (or lost): a client that gives up
+            # waiting cannot tell whether the message went out, just as with WeChat.
+            result = handler(request, body, call)
+            if fault.drop == "after":
+                call["errcode"] = result.get("errcode", 0)  # what the lost answer said
+                await asyncio.sleep(fault.delay_ms / 1000)
+                return self._drop(request, endpoint)
+            response = self._answer(endpoint, call, result)
+            await asyncio.sleep(fault.delay_ms / 1000)
             return response
         return serve
 
@@ -700,7 +703,7 @@ class FakeWeChat:
         if drop not in (None, True, False, "before", "after"):
             raise ValueError("drop: true, false, 'before' or 'after'")
         # Only a probability given: it fires on that share of calls until removed.
-        times = body["times"] if "times" in body else (None if "probability" in body else 1)
+        times = body.get("times", None if "probability" in body else 1)
         errcode = body.get("errcode")
         fault = self.add_fault(Fault(
             endpoint=_required(body, "endpoint"),
@@ -777,7 +780,7 @@ def parse_app(option: str) -> tuple[str, str]:
     """`APPID:SECRET` from the command line."""
     appid, sep, secret = option.partition(":")
     if not (sep and appid and secret):
-        raise ValueError(f"expected APPID:SECRET, got {option.partition(':')[0]!r}:…")
+        raise ValueError("--app: expected APPID:SECRET (both non-empty)")
     return appid, secret
 
 
@@ -790,6 +793,11 @@ def run(host: str, port: int, *, apps: Iterable[str] = (), grace_seconds: float 
         appid, secret = parse_app(option)
         fake.add_app(appid, secret)
         log.info("registered app %s", appid)
+    try:  # benchmarks push it hard; uvloop where it is built (as `dxbot serve` does)
+        import uvloop
+        loop: asyncio.AbstractEventLoop | None = uvloop.new_event_loop()
+    except ImportError:
+        loop = None
     # No access log: query strings carry app secrets and tokens.
-    web.run_app(fake.app(), host=host, port=port, access_log=None,
+    web.run_app(fake.app(), host=host, port=port, access_log=None, loop=loop,
                 print=lambda text: log.info("%s", text.strip()))

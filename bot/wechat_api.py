@@ -1,21 +1,27 @@
 """Our async client of the WeChat API (Official Account or mini-program: one client per appid).
 
 The access token is shared by every worker through Redis. WeChat invalidates the previous token
-whenever a new one is fetched, so uncoordinated refreshes make workers knock each other's tokens
-out; here one refresh happens at a time across all processes (a Redis lock, and within a process
-an asyncio lock), everyone else waits for its result, and a token WeChat rejects (40001/42001) is
-refreshed once, unless another worker already replaced it, and the call retried.
+(after a grace period) whenever a new one is fetched, so uncoordinated refreshes make workers
+knock each other's tokens out. Here one refresh happens at a time across all processes (a Redis
+lock; within a process also an asyncio lock), everyone else waits for its result, and a token
+WeChat rejects (40001/42001) is refreshed once, unless another worker has already replaced it,
+and the call repeated.
 
-Secrets, tokens and session keys never reach a log line or a repr.
+Errors: `WeChatAPIError` when WeChat answered with an errcode (kept as is: the notice pipeline
+branches on -1, 43101, 45009…); `WeChatTimeout` / `WeChatConnectionError` (both
+`WeChatUnavailable`) when no usable answer came.
+
+Secrets, tokens and session keys never reach a log line, an exception message or a repr.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,12 +30,26 @@ import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 
-TOKEN_INVALID = frozenset({40001, 42001})
-SAFETY_MARGIN = 300  # seconds before WeChat's expiry at which a token counts as old
-LOCK_MS = 15_000  # longest a refresh may hold the lock (the HTTP timeout is shorter)
-WAIT_SECONDS = 10.0  # how long a worker waits for another's refresh
-LOCAL_SECONDS = 60.0  # how long a worker trusts its own copy without asking Redis
+TOKEN_INVALID = frozenset({40001, 42001})  # invalid or superseded, expired
+SAFETY_MARGIN = 300  # seconds before WeChat's expiry at which the shared token is dropped
+MIN_TTL = 60  # shortest time a fetched token is kept in Redis
+LOCAL_SECONDS = 60.0  # how long a worker trusts its own copy without asking Redis (< margin)
+POLL_SECONDS = 0.05  # how often a waiting worker looks for another's new token
+# Failures before anything was sent (ConnectionTimeoutError is aiohttp >= 3.10).
+_NOT_SENT: tuple[type[Exception], ...] = (aiohttp.ClientConnectorError, *(
+    (aiohttp.ConnectionTimeoutError,) if hasattr(aiohttp, "ConnectionTimeoutError") else ()))
 
+# Store the token only while still holding the refresh lock: a holder whose lock ran out must not
+# overwrite the token of the holder after it (WeChat already superseded the older one). The keys
+# share a hash tag, so this works on Redis Cluster too.
+_STORE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+"""
 _UNLOCK_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -39,7 +59,7 @@ return 0
 
 
 class WeChatAPIError(Exception):
-    """WeChat answered with an error code (kept: -1 busy, 43101 refused, 45009 quota…)."""
+    """WeChat answered with a nonzero errcode (-1 busy, 43101 refused, 45009 quota…)."""
 
     def __init__(self, errcode: int, errmsg: str) -> None:
         super().__init__(f"WeChat error {errcode}: {errmsg}")
@@ -48,10 +68,23 @@ class WeChatAPIError(Exception):
 
 
 class WeChatUnavailable(Exception):
-    """No usable answer: timeout, connection lost, or not JSON."""
+    """No usable answer. `maybe_sent`: WeChat may have received (and acted on) the request, so
+    repeating a send may deliver it twice."""
+
+    def __init__(self, message: str, *, maybe_sent: bool = True) -> None:
+        super().__init__(message)
+        self.maybe_sent = maybe_sent
 
 
-@dataclass(frozen=True)
+class WeChatTimeout(WeChatUnavailable, TimeoutError):
+    """No answer within the client's timeout."""
+
+
+class WeChatConnectionError(WeChatUnavailable, ConnectionError):
+    """The connection failed or was closed without an answer."""
+
+
+@dataclass(frozen=True, repr=False)
 class CodeSession:
     """What `jscode2session` says about a wx.login() code."""
 
@@ -59,25 +92,36 @@ class CodeSession:
     unionid: str | None
     session_key: str = field(repr=False)
 
+    def __repr__(self) -> str:
+        return f"CodeSession(openid={self.openid!r}, unionid={self.unionid!r}, session_key='***')"
+
 
 class WeChatClient:
-    """Calls for one appid; share one instance per process."""
+    """Calls for one appid; share one instance per process (several are safe, e.g. in tests).
+
+    `timeout` bounds each HTTP call; `prefix` namespaces the Redis keys.
+    """
 
     def __init__(self, http: aiohttp.ClientSession, redis: aioredis.Redis, *, base: str,
-                 appid: str, secret: str, timeout: float = 5.0, prefix: str = "dx",
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 appid: str, secret: str, timeout: float = 5.0, prefix: str = "dx") -> None:
+        if not appid or not secret:
+            raise ValueError("appid and secret must not be empty")
         self.http = http
         self.redis = redis
         self.base = base.rstrip("/")
         self.appid = appid
         self._secret = secret
         self.timeout = aiohttp.ClientTimeout(total=timeout)
+        # "{appid}" is a Cluster hash tag: the token and its lock live in one slot.
         self._token_key = f"{prefix}:wx:{{{appid}}}:token"
         self._lock_key = f"{prefix}:wx:{{{appid}}}:lock"
+        # The lock outlives the longest fetch, so it only expires when its holder died.
+        self._lock_ms = int((timeout + 5.0) * 1000)
+        self._wait_seconds = self._lock_ms / 1000 + 1.0
+        self._store = redis.register_script(_STORE_LUA)
         self._unlock = redis.register_script(_UNLOCK_LUA)
-        self._local: tuple[str, float] | None = None  # token, trusted until (clock)
+        self._local: tuple[str, float] | None = None  # token, trusted until (monotonic)
         self._refreshing = asyncio.Lock()
-        self.clock = clock
 
     def __repr__(self) -> str:
         return f"WeChatClient(appid={self.appid!r}, base={self.base!r})"
@@ -85,50 +129,57 @@ class WeChatClient:
     # --- the access token ---
 
     async def access_token(self) -> str:
+        """The shared token, fetched from WeChat only when there is none."""
         local = self._local
-        if local is not None and local[1] > self.clock():
+        if local is not None and local[1] > time.monotonic():
             return local[0]
-        raw = await self.redis.get(self._token_key)
-        if raw is not None:
-            return self._keep(raw.decode())
+        current = await self._shared_token()
+        if current is not None:
+            return self._keep(current)
         return await self.refresh(stale=None)
 
-    def _keep(self, token: str) -> str:
-        self._local = (token, self.clock() + LOCAL_SECONDS)
-        return token
-
     async def refresh(self, *, stale: str | None) -> str:
-        """A token other than `stale`: one another worker fetched meanwhile, or a new one."""
-        async with self._refreshing:
+        """A token other than `stale`: one another worker stored meanwhile, or a new one fetched
+        under the cross-process lock."""
+        async with self._refreshing:  # one coroutine of this process asks; the rest reuse it
             current = await self._shared_token()
             if current is not None and current != stale:
                 return self._keep(current)
             owner = secrets.token_hex(8)
-            deadline = time.monotonic() + WAIT_SECONDS
-            while not await self.redis.set(self._lock_key, owner, nx=True, px=LOCK_MS):
+            deadline = time.monotonic() + self._wait_seconds
+            while not await self.redis.set(self._lock_key, owner, nx=True, px=self._lock_ms):
                 # Another worker is fetching: wait for its token rather than fetch one more.
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(POLL_SECONDS)
                 current = await self._shared_token()
                 if current is not None and current != stale:
                     return self._keep(current)
                 if time.monotonic() > deadline:
-                    raise WeChatUnavailable("waited too long for another worker's token refresh")
+                    raise WeChatTimeout("waited too long for another worker's token refresh",
+                                        maybe_sent=False)
             try:
-                current = await self._shared_token()
+                current = await self._shared_token()  # stored just before we got the lock
                 if current is not None and current != stale:
                     return self._keep(current)
-                data = await self._request("GET", "cgi-bin/token", params={
-                    "grant_type": "client_credential", "appid": self.appid,
-                    "secret": self._secret})
-                token, expires_in = data.get("access_token"), data.get("expires_in")
-                if not isinstance(token, str) or not isinstance(expires_in, int):
-                    raise WeChatUnavailable("cgi-bin/token answered without a token")
-                ttl = max(60, expires_in - SAFETY_MARGIN)
-                await self.redis.set(self._token_key, token, ex=ttl)
-                log.info("fetched a new access token for %s (valid %d s)", self.appid, ttl)
+                token, ttl = await self._fetch_token()
+                if not await self._store(keys=[self._lock_key, self._token_key],
+                                         args=[owner, token, ttl]):
+                    log.warning("token refresh for %s outlived its lock; not shared", self.appid)
+                log.info("fetched a new access token for %s (kept %d s)", self.appid, ttl)
                 return self._keep(token)
             finally:
                 await self._unlock(keys=[self._lock_key], args=[owner])
+
+    async def _fetch_token(self) -> tuple[str, int]:
+        data = await self._request("GET", "cgi-bin/token", params={
+            "grant_type": "client_credential", "appid": self.appid, "secret": self._secret})
+        token, expires_in = data.get("access_token"), data.get("expires_in")
+        if not isinstance(token, str) or not token or not isinstance(expires_in, int):
+            raise WeChatUnavailable("cgi-bin/token answered without a token", maybe_sent=False)
+        return token, max(MIN_TTL, expires_in - SAFETY_MARGIN)
+
+    def _keep(self, token: str) -> str:
+        self._local = (token, time.monotonic() + LOCAL_SECONDS)
+        return token
 
     async def _shared_token(self) -> str | None:
         raw = await self.redis.get(self._token_key)
@@ -138,26 +189,46 @@ class WeChatClient:
 
     async def _request(self, method: str, path: str, *, params: Mapping[str, str],
                        body: Any = None) -> dict[str, Any]:
-        """One HTTP call; the JSON answer, WeChatAPIError for a nonzero errcode."""
+        """One HTTP call; the JSON answer, or WeChatAPIError for a nonzero errcode.
+
+        Exception messages name the path and the error type only: aiohttp's own messages may
+        carry the URL, whose query holds the secret or the token.
+        """
+        data: bytes | None = None
+        headers = None
+        if body is not None:
+            # UTF-8 as is, as wechatpy sends it: some WeChat APIs show \\u escapes verbatim.
+            data = json.dumps(body, ensure_ascii=False).encode()
+            headers = {"Content-Type": "application/json; charset=utf-8"}
         try:
-            async with self.http.request(method, f"{self.base}/{path}", params=params,
-                                         json=body, timeout=self.timeout) as response:
-                data = await response.json(content_type=None)
+            async with self.http.request(method, f"{self.base}/{path}", params=params, data=data,
+                                         headers=headers, timeout=self.timeout) as response:
+                answer = await response.json(content_type=None)
+        except _NOT_SENT as exc:  # never connected: WeChat did not see the request
+            raise WeChatConnectionError(f"{path}: cannot connect ({type(exc).__name__})",
+                                        maybe_sent=False) from None
         except TimeoutError:
-            raise WeChatUnavailable(f"{path}: no answer within {self.timeout.total} s") from None
-        except (aiohttp.ClientError, ValueError) as exc:
-            raise WeChatUnavailable(f"{path}: {type(exc).__name__}") from None
-        if not isinstance(data, dict):
+            raise WeChatTimeout(
+                f"{path}: no answer within {self.timeout.total:g} s") from None
+        except aiohttp.ClientConnectionError as exc:  # disconnected, reset, payload cut off
+            raise WeChatConnectionError(f"{path}: {type(exc).__name__}") from None
+        except (aiohttp.ClientError, ValueError) as exc:  # not JSON, bad encoding
+            raise WeChatUnavailable(f"{path}: unreadable answer ({type(exc).__name__})") from None
+        if not isinstance(answer, dict):
             raise WeChatUnavailable(f"{path}: the answer is not a JSON object")
-        errcode = data.get("errcode", 0)
+        errcode = answer.get("errcode", 0)
         if errcode:
-            raise WeChatAPIError(int(errcode), str(data.get("errmsg", "")))
-        return data
+            try:
+                code = int(errcode)
+            except (TypeError, ValueError):
+                code = -1
+            raise WeChatAPIError(code, str(answer.get("errmsg", "")))
+        return answer
 
     async def call(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
                    body: Any = None) -> dict[str, Any]:
         """A call with the access token; a rejected token is replaced once and the call
-        repeated."""
+        repeated (WeChat did not act on a call it rejected for its token)."""
         token = await self.access_token()
         try:
             return await self._request(method, path, params={**(params or {}),
@@ -166,51 +237,71 @@ class WeChatClient:
             if error.errcode not in TOKEN_INVALID:
                 raise
             self._local = None
+            log.info("WeChat rejected the access token of %s (%d); refreshing once",
+                     self.appid, error.errcode)
             token = await self.refresh(stale=token)
             return await self._request(method, path, params={**(params or {}),
                                                              "access_token": token}, body=body)
 
     async def jscode2session(self, code: str) -> CodeSession:
+        """Exchange a mini-program wx.login() code (40029 unknown, 40163 already used)."""
         data = await self._request("GET", "sns/jscode2session", params={
             "appid": self.appid, "secret": self._secret, "js_code": code,
             "grant_type": "authorization_code"})
         openid, session_key = data.get("openid"), data.get("session_key")
-        if not isinstance(openid, str) or not isinstance(session_key, str):
+        if not isinstance(openid, str) or not openid or not isinstance(session_key, str):
             raise WeChatUnavailable("jscode2session answered without openid/session_key")
         unionid = data.get("unionid")
-        return CodeSession(openid, unionid if isinstance(unionid, str) else None, session_key)
+        return CodeSession(openid, unionid if isinstance(unionid, str) and unionid else None,
+                           session_key)
 
-    async def user_info(self, openid: str) -> dict[str, Any]:
+    async def user_info(self, openid: str, *, lang: str = "zh_CN") -> dict[str, Any]:
+        """An Official Account follower's `cgi-bin/user/info` as WeChat returns it
+        (`subscribe` 0: not following, nothing else is known)."""
         return await self.call("GET", "cgi-bin/user/info",
-                               params={"openid": openid, "lang": "zh_CN"})
+                               params={"openid": openid, "lang": lang})
 
     async def unionid_of(self, openid: str) -> str | None:
         unionid = (await self.user_info(openid)).get("unionid")
         return unionid if isinstance(unionid, str) and unionid else None
 
     async def send_template(self, touser: str, template_id: str, data: Mapping[str, str], *,
-                            url: str | None = None,
-                            miniprogram: Mapping[str, str] | None = None) -> int:
-        """An Official Account template message; WeChat's msgid."""
+                            url: str | None = None, miniprogram: Mapping[str, str] | None = None,
+                            client_msg_id: str | None = None) -> int:
+        """An Official Account template message; WeChat's msgid. `miniprogram` is
+        {"appid", "pagepath"}; `client_msg_id` makes WeChat drop a repeat within 10 minutes."""
         body: dict[str, Any] = {"touser": touser, "template_id": template_id,
                                 "data": {k: {"value": v} for k, v in data.items()}}
         if url:
             body["url"] = url
         if miniprogram:
             body["miniprogram"] = dict(miniprogram)
-        return int((await self.call("POST", "cgi-bin/message/template/send", body=body))
-                   .get("msgid", 0))
+        if client_msg_id:
+            body["client_msg_id"] = client_msg_id
+        return _msgid(await self.call("POST", "cgi-bin/message/template/send", body=body))
 
     async def send_subscribe(self, touser: str, template_id: str, data: Mapping[str, str], *,
-                             page: str | None = None) -> None:
-        """A mini-program subscribe message (needs the person's unused consent)."""
+                             page: str | None = None, miniprogram_state: str | None = None,
+                             lang: str | None = None) -> int:
+        """A mini-program subscribe message (uses one of the person's consents: 43101 when none
+        is left); WeChat's msgid. `miniprogram_state`: developer, trial or formal."""
         body: dict[str, Any] = {"touser": touser, "template_id": template_id,
                                 "data": {k: {"value": v} for k, v in data.items()}}
         if page:
             body["page"] = page
-        await self.call("POST", "cgi-bin/message/subscribe/send", body=body)
+        if miniprogram_state:
+            body["miniprogram_state"] = miniprogram_state
+        if lang:
+            body["lang"] = lang
+        return _msgid(await self.call("POST", "cgi-bin/message/subscribe/send", body=body))
 
     async def send_custom_text(self, touser: str, content: str) -> None:
-        """A customer-service message (only within 48 h of the person's last message)."""
+        """A customer-service text message (only within 48 h of the person's last message:
+        45015 otherwise)."""
         await self.call("POST", "cgi-bin/message/custom/send", body={
             "touser": touser, "msgtype": "text", "text": {"content": content}})
+
+
+def _msgid(answer: Mapping[str, Any]) -> int:
+    msgid = answer.get("msgid")
+    return msgid if isinstance(msgid, int) else 0

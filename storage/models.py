@@ -146,5 +146,25 @@ class Notice(Base):
     # draft -> scheduled -> sending -> sent; draft/scheduled/sending -> cancelled
     status: Mapped[str] = mapped_column(String(16), default="draft")
     send_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The fan-out's cursor: recipients up to this person id are queued (restarts resume here).
+    planned_until: Mapped[str | None] = mapped_column(String(128))
+    planned: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class NoticeDelivery(Base):
+    """One notice to one channel person: queued -> sending -> sent | failed | skipped, or
+    unknown when a worker died during the send (WeChat has no idempotency key)."""
+
+    __tablename__ = "notice_deliveries"
+    __table_args__ = (Index("ix_notice_deliveries_status_updated_at", "status", "updated_at"),)
+
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str | None] = mapped_column(String(16))  # template | subscribe | custom
+    errcode: Mapped[int | None]
+    reason: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

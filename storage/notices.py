@@ -166,10 +166,10 @@ async def count_audience(sessions: Sessions, audience: Audience) -> int:
         return int((await session.execute(select(func.count()).select_from(inner))).scalar_one())
 
 
-async def stream_audience(sessions: Sessions, audience: Audience, *,
-                          batch: int = 1000) -> AsyncIterator[list[AudienceMember]]:
-    """The audience in batches, keyset-paginated by person id: one batch in memory at a time."""
-    after = ""
+async def stream_audience(sessions: Sessions, audience: Audience, *, batch: int = 1000,
+                          after: str = "") -> AsyncIterator[list[AudienceMember]]:
+    """The audience in batches, keyset-paginated by person id (from just past `after`): one
+    batch in memory at a time."""
     base = audience_query(audience)
     while True:
         async with sessions() as session:
@@ -181,3 +181,27 @@ async def stream_audience(sessions: Sessions, audience: Audience, *,
                               subscribed=r.subscribed, opted_out=r.notices_opt_out,
                               last_message_at=r.last_message_at) for r in rows]
         after = rows[-1].id
+
+
+async def due_notices(sessions: Sessions, now: datetime) -> list[StoredNotice]:
+    """Scheduled notices whose time has come, and campaigns already sending (to resume)."""
+    async with sessions() as session:
+        rows = await session.scalars(select(Notice).where(
+            ((Notice.status == "scheduled") & (Notice.send_at <= now))
+            | (Notice.status == "sending")).order_by(Notice.id))
+        return [_stored(row) for row in rows]
+
+
+async def plan_progress(sessions: Sessions, notice_id: int) -> tuple[str, bool]:
+    async with sessions() as session:
+        row = (await session.execute(select(Notice.planned_until, Notice.planned)
+                                     .where(Notice.id == notice_id))).one()
+        return row.planned_until or "", row.planned
+
+
+async def save_plan_progress(sessions: Sessions, notice_id: int, planned_until: str, *,
+                             done: bool) -> None:
+    async with sessions() as session:
+        await session.execute(update(Notice).where(Notice.id == notice_id).values(
+            planned_until=planned_until, planned=done))
+        await session.commit()

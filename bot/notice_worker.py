@@ -1,0 +1,238 @@
+"""Sends notices: plans each due campaign into per-recipient deliveries on the queue, and sends
+them through the channel WeChat permits, once per person.
+
+Several workers (processes, machines) share the work through the queue's consumer group. The
+delivery record decides who sends (queued -> sending is a compare-and-set), so an entry read
+twice never sends twice. A worker that dies mid-send leaves at most `concurrency` deliveries in
+`sending`; the next recovery pass treats them by policy: send again (default: a duplicate notice
+is better than a missed training) or record them as `unknown`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.wechat_api import WeChatAPIError, WeChatClient, WeChatUnavailable
+from flows.i18n import Translator
+from flows.notices import Recipient, Skip, choose_channel, parse_audience
+from flows.problems import Problem
+from flows.profile import ProfileReference
+from storage import consents, deliveries, notices
+from storage.archive import Sessions
+from storage.notice_queue import Entry, NoticeQueue
+
+log = logging.getLogger(__name__)
+
+CHINA_TIME = timedelta(hours=8)
+RETRIABLE = frozenset({-1})
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class NoticeChannels:
+    """How notices may leave: the clients and the configured template ids."""
+
+    oa: WeChatClient | None
+    mp: WeChatClient | None
+    oa_template: str | None = None
+    mp_template: str | None = None
+
+
+class NoticeWorker:
+    def __init__(self, sessions: Sessions, queue: NoticeQueue, channels: NoticeChannels,
+                 reference: ProfileReference, tr: Translator, *, name: str, max_level: int,
+                 concurrency: int = 16, resend_unknown: bool = True, batch: int = 500,
+                 stale_after: float = 60.0, clock: Callable[[], float] = time.time) -> None:
+        self.sessions = sessions
+        self.queue = queue
+        self.channels = channels
+        self.reference = reference
+        self.tr = tr
+        self.name = name
+        self.max_level = max_level
+        self.resend_unknown = resend_unknown
+        self.batch = batch
+        self.stale_after = stale_after
+        self.clock = clock
+        self._slots = asyncio.Semaphore(concurrency)
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), tz=UTC)
+
+    # --- planning ---
+
+    async def plan_due(self) -> int:
+        """Start every due campaign (one worker wins each) and queue its recipients."""
+        planned = 0
+        for notice in await notices.due_notices(self.sessions, self.now()):
+            if notice.status == "scheduled":
+                try:
+                    await notices.change_status(self.sessions, notice.id, "sending", self.now())
+                except notices.NoticeStateError:
+                    continue  # another worker started it
+            planned += await self._plan(notice)
+        return planned
+
+    async def _plan(self, notice: notices.StoredNotice) -> int:
+        after, done = await notices.plan_progress(self.sessions, notice.id)
+        if done:
+            return 0
+        problems: list[Problem] = []
+        audience = parse_audience(notice.audience, self.reference, max_level=self.max_level,
+                                  problems=problems)
+        queued = 0
+        async for members in notices.stream_audience(self.sessions, audience, batch=self.batch,
+                                                     after=after):
+            ids = [m.person_id for m in members]
+            # Records first, then entries, then the cursor: a crash anywhere re-plans at most
+            # this batch, and the records' compare-and-set absorbs the repeated entries.
+            await deliveries.queue(self.sessions, notice.id, ids, self.now())
+            await self.queue.add(notice.id, ids)
+            await notices.save_plan_progress(self.sessions, notice.id, ids[-1], done=False)
+            queued += len(ids)
+        await notices.save_plan_progress(self.sessions, notice.id, after, done=True)
+        return queued
+
+    # --- sending ---
+
+    async def process(self, entries: list[Entry]) -> None:
+        async def one(entry: Entry) -> None:
+            entry_id, notice_id, person_id = entry
+            async with self._slots:
+                await self.deliver(notice_id, person_id)
+            await self.queue.ack([entry_id])
+        await asyncio.gather(*(one(entry) for entry in entries))
+
+    async def deliver(self, notice_id: int, person_id: str) -> None:
+        if not await deliveries.claim(self.sessions, notice_id, person_id, self.now()):
+            return  # sent, skipped or being sent by someone else
+        notice = await notices.get_notice(self.sessions, notice_id)
+        facts = await deliveries.facts(self.sessions, person_id, self.channels.mp_template)
+        if notice is None or notice.status == "cancelled" or facts is None:
+            await self._done(notice_id, person_id, "skipped", reason="cancelled"
+                             if notice is not None and notice.status == "cancelled"
+                             else "unknown_person")
+            return
+        last = facts.last_message_at
+        recipient = Recipient(
+            person_id=facts.person_id, channel="mp" if facts.channel == "mp" else "oa",
+            subscribed=facts.subscribed, opted_out=facts.opted_out,
+            last_message_at=None if last is None else int(last.timestamp()),
+            consents=facts.consents)
+        channel = choose_channel(
+            recipient, int(self.clock()),
+            template_configured=bool(self.channels.oa and self.channels.oa_template))
+        if isinstance(channel, Skip):
+            await self._done(notice_id, person_id, "skipped", reason=channel.reason)
+            return
+        if channel == "subscribe":
+            assert self.channels.mp_template is not None
+            if not await consents.consume_consent(self.sessions, person_id,
+                                                  self.channels.mp_template, self.now()):
+                await self._done(notice_id, person_id, "skipped", reason="no_consent")
+                return
+        try:
+            await self._send(channel, facts.openid, notice)
+        except WeChatAPIError as error:
+            await self._failed(notice_id, person_id, channel, error.errcode)
+            return
+        except WeChatUnavailable:
+            # It may or may not have arrived: the unknown-send policy decides.
+            await self._done(notice_id, person_id, "queued" if self.resend_unknown else "unknown",
+                             channel=channel, reason="no_answer")
+            if self.resend_unknown:
+                await self.queue.add(notice_id, [person_id])
+            return
+        await self._done(notice_id, person_id, "sent", channel=channel)
+
+    async def _failed(self, notice_id: int, person_id: str, channel: str, errcode: int) -> None:
+        if errcode == 43101 and self.channels.mp_template:
+            await consents.revoke_consent(self.sessions, person_id, self.channels.mp_template,
+                                          self.now())
+        attempts = await deliveries.attempts(self.sessions, notice_id, person_id)
+        if errcode in RETRIABLE and attempts < MAX_ATTEMPTS:
+            await self._done(notice_id, person_id, "queued", channel=channel, errcode=errcode)
+            await asyncio.sleep(min(2.0, 0.1 * 2 ** attempts))  # back off before re-queueing
+            await self.queue.add(notice_id, [person_id])
+            return
+        await self._done(notice_id, person_id, "failed", channel=channel, errcode=errcode)
+
+    async def _done(self, notice_id: int, person_id: str, status: str, *,
+                    channel: str | None = None, errcode: int | None = None,
+                    reason: str | None = None) -> None:
+        await deliveries.finish(self.sessions, notice_id, person_id, status, self.now(),
+                                channel=channel, errcode=errcode, reason=reason)
+
+    async def _send(self, channel: str, openid: str, notice: notices.StoredNotice) -> None:
+        _ = self.tr.gettext
+        start = (notice.starts_at + CHINA_TIME).strftime("%Y-%m-%d %H:%M")
+        place = notice.place or notice.link or ""
+        if channel == "template":
+            assert self.channels.oa and self.channels.oa_template
+            await self.channels.oa.send_template(
+                openid, self.channels.oa_template,
+                {"thing1": notice.title[:20], "time2": start, "thing3": place[:20]},
+                url=notice.link)
+        elif channel == "subscribe":
+            assert self.channels.mp and self.channels.mp_template
+            await self.channels.mp.send_subscribe(
+                openid, self.channels.mp_template,
+                {"thing1": notice.title[:20], "time2": start, "thing3": place[:20]})
+        else:
+            assert self.channels.oa
+            lines = [f"【{notice.title}】", notice.body,
+                     _("Time: {start}").format(start=start)]
+            if place:
+                lines.append(_("Place: {place}").format(place=place))
+            await self.channels.oa.send_custom_text(openid, "\n".join(lines))
+
+    # --- recovery and completion ---
+
+    async def recover(self) -> int:
+        """Deliveries a dead worker left in `sending`: by policy, send again or unknown."""
+        before = self.now() - timedelta(seconds=self.stale_after)
+        recovered = 0
+        for notice_id, person_id in await deliveries.stale_sending(self.sessions, before):
+            if await deliveries.resolve_stale(self.sessions, notice_id, person_id,
+                                              resend=self.resend_unknown, now=self.now()):
+                recovered += 1
+                if self.resend_unknown:
+                    await self.queue.add(notice_id, [person_id])
+        return recovered
+
+    async def complete_finished(self) -> None:
+        for notice in await notices.due_notices(self.sessions, self.now()):
+            if notice.status != "sending":
+                continue
+            _after, planned = await notices.plan_progress(self.sessions, notice.id)
+            counts = await deliveries.counts(self.sessions, notice.id)
+            if planned and not counts.get("queued") and not counts.get("sending"):
+                with contextlib.suppress(notices.NoticeStateError):  # another worker did
+                    await notices.change_status(self.sessions, notice.id, "sent", self.now())
+
+    async def run_once(self, *, block_ms: int = 1000, count: int = 100) -> int:
+        """One round: plan, take over abandoned entries, send what is queued, close campaigns.
+        Returns how many entries were handled."""
+        await self.plan_due()
+        entries = await self.queue.take_over(self.name, min_idle_ms=int(self.stale_after * 1000),
+                                             count=count)
+        entries += await self.queue.read(self.name, count=count, block_ms=block_ms)
+        await self.process(entries)
+        await self.complete_finished()
+        return len(entries)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.queue.ensure_group()
+        await self.recover()
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("notice worker round failed; retrying")
+                await asyncio.sleep(1)

@@ -1,0 +1,65 @@
+"""The notice fan-out queue: a Redis Stream with one consumer group shared by every worker.
+
+An entry names one delivery (notice id, person id). Entries are acknowledged after the delivery
+record is final; a worker that dies leaves its entries pending, and another worker takes them
+over (XAUTOCLAIM) once they have been idle long enough. Delivering an entry twice is harmless:
+the delivery record's compare-and-set decides who sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+Entry = tuple[str, int, str]  # stream entry id, notice id, person id
+
+
+class NoticeQueue:
+    def __init__(self, redis: aioredis.Redis, *, stream: str = "dx:notices:deliveries",
+                 group: str = "senders") -> None:
+        self.redis = redis
+        self.stream = stream
+        self.group = group
+
+    async def ensure_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def add(self, notice_id: int, person_ids: Iterable[str]) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for person_id in person_ids:
+                pipe.xadd(self.stream, {"n": str(notice_id), "p": person_id})
+            await pipe.execute()
+
+    async def read(self, consumer: str, *, count: int, block_ms: int) -> list[Entry]:
+        answer = await self.redis.xreadgroup(self.group, consumer, {self.stream: ">"},
+                                             count=count, block=block_ms)
+        return [entry for _stream, items in answer or [] for entry in _entries(items)]
+
+    async def take_over(self, consumer: str, *, min_idle_ms: int, count: int) -> list[Entry]:
+        """Entries another (dead) worker read but never acknowledged."""
+        answer = await self.redis.xautoclaim(self.stream, self.group, consumer,
+                                             min_idle_time=min_idle_ms, start_id="0-0",
+                                             count=count)
+        return list(_entries(answer[1]))
+
+    async def ack(self, entry_ids: Iterable[str]) -> None:
+        ids = list(entry_ids)
+        if ids:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.xack(self.stream, self.group, *ids)
+                pipe.xdel(self.stream, *ids)
+                await pipe.execute()
+
+
+def _entries(items: Iterable[tuple[bytes, dict[bytes, bytes]] | None]) -> Iterable[Entry]:
+    for item in items:
+        if item is None:  # deleted meanwhile
+            continue
+        entry_id, fields = item
+        yield entry_id.decode(), int(fields[b"n"]), fields[b"p"].decode()

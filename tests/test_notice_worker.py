@@ -1,0 +1,221 @@
+"""Notice delivery against the fake WeChat server: real Redis Streams, real databases, real
+HTTP. Every recipient is reached once through the channel WeChat permits, or skipped with the
+reason; repeated queue entries, two workers, faults and a dead worker's sends included."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+import redis.asyncio as aioredis
+from aiohttp.test_utils import TestServer
+from sqlalchemy import update
+
+from bot.fake_wechat import FakeWeChat, Fault
+from bot.notice_worker import NoticeChannels, NoticeWorker
+from bot.translations import translator
+from bot.wechat_api import WeChatClient
+from flows.notices import NoticeSpec, parse_notice
+from flows.profile import builtin_reference
+from storage import consents, deliveries, notices
+from storage.archive import Sessions, set_subscribed, touch_person
+from storage.models import NoticeDelivery
+from storage.notice_queue import NoticeQueue
+
+OA, OA_SECRET, MINI, MINI_SECRET = "wxoa00000000000001", "s1", "wxmp00000000000002", "s2"
+OA_TEMPLATE, MP_TEMPLATE = "tmpl-oa-notice", "tmpl-mp-notice"
+REFERENCE = builtin_reference()
+NOTICE = {"kind": "training", "title": "数字化普及培训", "body": "面向企业负责人。",
+          "starts_at": "2026-12-10T09:00:00+08:00", "place": "济南市历下区"}
+
+
+class Setup:
+    def __init__(self, wechat: FakeWeChat, sessions: Sessions, redis: aioredis.Redis,
+                 http: aiohttp.ClientSession, base: str) -> None:
+        self.wechat = wechat
+        self.sessions = sessions
+        self.redis = redis
+        self.http = http
+        self.base = base
+        self.queue = NoticeQueue(redis, stream="dx:test:notices")
+        self.names = iter(range(1000))
+
+    def worker(self, *, oa_template: str | None = OA_TEMPLATE, resend: bool = True,
+               stale_after: float = 60.0) -> NoticeWorker:
+        oa = WeChatClient(self.http, self.redis, base=self.base, appid=OA, secret=OA_SECRET)
+        mp = WeChatClient(self.http, self.redis, base=self.base, appid=MINI, secret=MINI_SECRET)
+        return NoticeWorker(self.sessions, self.queue,
+                            NoticeChannels(oa, mp, oa_template, MP_TEMPLATE), REFERENCE,
+                            translator("zh_CN"), name=f"w{next(self.names)}", max_level=4,
+                            resend_unknown=resend, stale_after=stale_after)
+
+    async def person(self, channel: str, openid: str, *, subscribed: bool = True,
+                     recent: bool = False) -> str:
+        person_id = f"{channel}:{openid}"
+        at = datetime.now(UTC)
+        if channel == "oa":
+            await set_subscribed(self.sessions, person_id, "oa", openid, subscribed, at)
+            if recent:
+                await touch_person(self.sessions, person_id, "oa", openid, at)
+            self.wechat.add_user(OA, openid)
+        else:
+            await touch_person(self.sessions, person_id, "mp", openid, at)
+            self.wechat.add_user(MINI, openid)
+        return person_id
+
+    async def consenting(self, openid: str) -> str:
+        """A mini-program user who accepted the notice template once (we and WeChat know)."""
+        person_id = await self.person("mp", openid)
+        await consents.add_consents(self.sessions, person_id, [MP_TEMPLATE], datetime.now(UTC))
+        self.wechat.add_consent(MINI, openid, MP_TEMPLATE)
+        return person_id
+
+    async def notice(self) -> int:
+        spec = parse_notice(NOTICE, REFERENCE, max_level=4)
+        assert isinstance(spec, NoticeSpec)
+        stored = await notices.create_notice(self.sessions, spec, datetime.now(UTC))
+        await notices.change_status(self.sessions, stored.id, "scheduled", datetime.now(UTC),
+                                    send_at=datetime.now(UTC) - timedelta(seconds=1))
+        return stored.id
+
+    async def drain(self, *workers: NoticeWorker) -> None:
+        await self.queue.ensure_group()
+        for _ in range(50):
+            handled = await asyncio.gather(*(w.run_once(block_ms=50) for w in workers))
+            if not any(handled):
+                return
+        raise AssertionError("the queue did not drain")
+
+    def sends(self) -> list[dict[str, Any]]:
+        return [c for c in self.wechat.calls if c["endpoint"].startswith("cgi-bin/message/")
+                and c.get("errcode") == 0]
+
+
+@pytest.fixture
+async def setup(sessions: Sessions, redis_client: aioredis.Redis) -> AsyncIterator[Setup]:
+    wechat = FakeWeChat()
+    wechat.add_app(OA, OA_SECRET)
+    wechat.add_app(MINI, MINI_SECRET)
+    wechat.add_template(OA, OA_TEMPLATE)
+    wechat.add_template(MINI, MP_TEMPLATE)
+    server = TestServer(wechat.app(), host="127.0.0.1")
+    await server.start_server(access_log=None)
+    async with aiohttp.ClientSession() as http:
+        yield Setup(wechat, sessions, redis_client, http, str(server.make_url("")).rstrip("/"))
+    await server.close()
+
+
+async def test_each_person_once_through_the_permitted_channel(setup: Setup) -> None:
+    subscribed = await setup.person("oa", "o-sub")
+    gone = await setup.person("oa", "o-gone", subscribed=False)
+    opted = await setup.person("oa", "o-opted")
+    await notices.set_opt_out(setup.sessions, opted, True)
+    consenting = await setup.consenting("m-yes")
+    silent = await setup.person("mp", "m-no")
+    notice_id = await setup.notice()
+
+    await setup.drain(setup.worker())
+
+    records = await delivery_records(setup, notice_id)
+    assert records == {
+        subscribed: ("sent", "template", None), consenting: ("sent", "subscribe", None),
+        gone: ("skipped", None, "unsubscribed"), opted: ("skipped", None, "opted_out"),
+        silent: ("skipped", None, "no_consent")}
+    sent = setup.sends()
+    assert sorted(c["body"]["touser"] for c in sent) == ["m-yes", "o-sub"]
+    template = next(c for c in sent if c["endpoint"].endswith("template/send"))
+    assert template["body"]["data"]["thing1"] == {"value": "数字化普及培训"}
+    assert template["body"]["data"]["time2"] == {"value": "2026-12-10 09:00"}
+    assert await consents.consent_balances(setup.sessions, consenting) == {MP_TEMPLATE: 0}
+    stored = await notices.get_notice(setup.sessions, notice_id)
+    assert stored is not None and stored.status == "sent"
+
+    # Nothing happens twice: another round, repeated entries, a second worker.
+    await setup.queue.add(notice_id, list(records))
+    await setup.drain(setup.worker(), setup.worker())
+    assert len(setup.sends()) == 2
+
+
+async def test_without_a_template_only_recent_chatters_get_a_customer_service_message(
+    setup: Setup,
+) -> None:
+    recent = await setup.person("oa", "o-recent", recent=True)
+    quiet = await setup.person("oa", "o-quiet")
+    notice_id = await setup.notice()
+    await setup.drain(setup.worker(oa_template=None))
+    records = await delivery_records(setup, notice_id)
+    assert records[recent] == ("sent", "custom", None)
+    assert records[quiet] == ("skipped", None, "no_template")
+    [custom] = setup.sends()
+    assert custom["body"]["text"]["content"].startswith("【数字化普及培训】")
+
+
+async def test_two_workers_share_a_campaign_without_duplicates(setup: Setup) -> None:
+    people = [await setup.person("oa", f"o-{i:03d}") for i in range(120)]
+    notice_id = await setup.notice()
+    await setup.drain(setup.worker(), setup.worker(), setup.worker())
+    assert (await deliveries.counts(setup.sessions, notice_id)) == {"sent": 120}
+    assert sorted(c["body"]["touser"] for c in setup.sends()) == sorted(
+        p.split(":")[1] for p in people)
+
+
+async def test_faults(setup: Setup) -> None:
+    busy = await setup.person("oa", "o-busy")
+    refused = await setup.consenting("m-refused")
+    setup.wechat.add_fault(Fault("cgi-bin/message/template/send", errcode=-1))
+    setup.wechat.add_fault(Fault("cgi-bin/message/subscribe/send", errcode=43101))
+    notice_id = await setup.notice()
+    await setup.drain(setup.worker())
+    records = await delivery_records(setup, notice_id)
+    assert records[busy] == ("sent", "template", None)  # -1 was retried
+    assert records[refused] == ("failed", "subscribe", None)
+    failed = await deliveries.counts(setup.sessions, notice_id)
+    assert failed == {"sent": 1, "failed": 1}
+    assert await consents.consent_balances(setup.sessions, refused) == {MP_TEMPLATE: 0}
+
+
+@pytest.mark.parametrize("resend", [True, False])
+async def test_sends_in_flight_when_a_worker_died(setup: Setup, resend: bool) -> None:
+    people = [await setup.person("oa", f"o-{i}") for i in range(3)]
+    notice_id = await setup.notice()
+    dead = setup.worker()
+    await dead.plan_due()
+    # The dead worker had claimed two deliveries and never finished them.
+    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    for person_id in people[:2]:
+        assert await deliveries.claim(setup.sessions, notice_id, person_id, long_ago)
+    async with setup.sessions() as session:
+        await session.execute(update(NoticeDelivery).where(NoticeDelivery.status == "sending")
+                              .values(updated_at=long_ago))
+        await session.commit()
+    survivor = setup.worker(resend=resend)
+    assert await survivor.recover() == 2
+    await setup.drain(survivor)
+    expected = {"sent": 3} if resend else {"sent": 1, "unknown": 2}
+    assert await deliveries.counts(setup.sessions, notice_id) == expected
+
+
+async def test_a_cancelled_campaign_stops(setup: Setup) -> None:
+    await setup.person("oa", "o-1")
+    notice_id = await setup.notice()
+    worker = setup.worker()
+    await worker.plan_due()
+    await notices.change_status(setup.sessions, notice_id, "cancelled", datetime.now(UTC))
+    await setup.drain(worker)
+    assert await deliveries.counts(setup.sessions, notice_id) == {"skipped": 1}
+    assert setup.sends() == []
+
+
+async def delivery_records(setup: Setup, notice_id: int) -> dict[str, tuple[Any, ...]]:
+    async with setup.sessions() as session:
+        rows = await session.execute(
+            NoticeDelivery.__table__.select().where(NoticeDelivery.notice_id == notice_id))
+        found = {}
+        for row in rows:
+            errcode = row.errcode if row.status != "failed" else None
+            found[row.person_id] = (row.status, row.channel, row.reason or errcode)
+        return found
