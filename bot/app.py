@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -19,6 +20,7 @@ from bot.config import Settings
 from bot.identity import OaIdentities
 from bot.mp_api import API_KEY, MiniProgramAPI, add_mp_routes
 from bot.mp_openapi import openapi_document
+from bot.notice_worker import NoticeChannels, build_worker
 from bot.oa_responder import OfficialAccountResponder
 from bot.translations import translator
 from bot.wechat_api import WeChatClient
@@ -35,6 +37,7 @@ from storage.redis_server import open_redis
 log = logging.getLogger(__name__)
 
 RESPONDER = web.AppKey("responder", Responder)
+WORKER_TASK = web.AppKey("notice_worker", asyncio.Task[None])
 SETTINGS = web.AppKey("settings", Settings)
 
 
@@ -54,9 +57,10 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
         engine = create_engine(settings.database_url, connect_args=connect_args)
         http = aiohttp.ClientSession()
         base = settings.wechat_api_base
-        oa_api = _wechat_client(http, redis, base, settings.wechat_appid, settings.wechat_secret)
-        mp_api = _wechat_client(http, redis, base, settings.miniapp_appid,
+        oa_api = wechat_client(http, redis, base, settings.wechat_appid, settings.wechat_secret)
+        mp_api = wechat_client(http, redis, base, settings.miniapp_appid,
                                 settings.miniapp_secret)
+        stop = asyncio.Event()
         try:
             await migrate(engine)
             store = ConversationStore(redis)
@@ -69,11 +73,24 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
                 ctx, store, requests, MpSessionStore(redis),
                 RateLimiter(redis, limit=settings.mp_rate_limit),
                 exchange=mp_api.jscode2session if mp_api else None)
-            app[ADMIN_KEY] = AdminAPI(
-                settings.admin_token, requests.sessions, ctx.reference, ctx.tr,
-                max_level=len(ctx.sets[ctx.default_set].level_rules))
+            max_level = len(ctx.sets[ctx.default_set].level_rules)
+            app[ADMIN_KEY] = AdminAPI(settings.admin_token, requests.sessions, ctx.reference,
+                                      ctx.tr, max_level=max_level)
+            if settings.notice_worker:
+                channels = NoticeChannels(oa_api, mp_api, settings.notice_oa_template or None,
+                                          settings.notice_mp_template or None)
+                worker = build_worker(requests.sessions, redis, channels, ctx.reference, ctx.tr,
+                                      max_level=max_level,
+                                      resend_unknown=settings.notice_resend_unknown)
+                app[WORKER_TASK] = asyncio.create_task(worker.run(stop))
             yield
         finally:
+            stop.set()
+            task = app.get(WORKER_TASK)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await http.close()
             await engine.dispose()
             await close_redis()
@@ -92,7 +109,7 @@ async def _openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document())
 
 
-def _wechat_client(http: aiohttp.ClientSession, redis: aioredis.Redis, base: str, appid: str,
+def wechat_client(http: aiohttp.ClientSession, redis: aioredis.Redis, base: str, appid: str,
                    secret: str) -> WeChatClient | None:
     """A client for an app whose credentials are configured (None: that channel has no API)."""
     if not (appid and secret):

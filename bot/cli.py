@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     score = commands.add_parser(
         "score", help="score answer files offline and print one JSON result per file")
     score.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    commands.add_parser("worker", help="send notices (when DXBOT_NOTICE_WORKER is off in "
+                        "serve, or on more machines)")
     notice = commands.add_parser("notice", help="create, preview, schedule, cancel and list "
                                  "training and event notices")
     from bot.notice_command import add_notice_arguments
@@ -81,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot import score_command
 
         return score_command.run(args.files, sets, translator(settings.locale))
+    if args.command == "worker":
+        from bot import worker_command
+
+        return worker_command.run(settings)
     if args.command == "notice":
         from bot import notice_command
 

@@ -64,6 +64,10 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     mp_rate_limit: int = 120  # mini-program API requests per person and minute
+    notice_worker: bool = True  # send notices inside `dxbot serve` (off: run `dxbot worker`)
+    notice_oa_template: str = ""  # Official Account template id for notices
+    notice_mp_template: str = ""  # mini-program subscribe-message template id for notices
+    notice_resend_unknown: bool = True  # a send cut off by a crash: send again (or "unknown")
     locale: str = "zh_CN"
 
     def __repr__(self) -> str:
@@ -125,6 +129,11 @@ def load_settings(
         host=get("HOST") or Settings.host,
         port=parse("PORT", Settings.port, _check_port),
         mp_rate_limit=parse("MP_RATE_LIMIT", Settings.mp_rate_limit, _check_rate_limit),
+        notice_worker=parse("NOTICE_WORKER", Settings.notice_worker, _check_bool),
+        notice_oa_template=get("NOTICE_OA_TEMPLATE") or "",
+        notice_mp_template=get("NOTICE_MP_TEMPLATE") or "",
+        notice_resend_unknown=parse("NOTICE_RESEND_UNKNOWN", Settings.notice_resend_unknown,
+                                    _check_bool),
         locale=parse("LOCALE", Settings.locale, _check_locale),
     )
 
@@ -196,6 +205,15 @@ def _check_admin_token(var: str, value: str) -> str:
             var, f"must be at least {ADMIN_TOKEN_MIN_LENGTH} characters, got {len(value)}"
         )
     return value
+
+
+def _check_bool(var: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(var, f"must be true or false, got {value!r}")
 
 
 def _check_rate_limit(var: str, value: str) -> int:

@@ -13,10 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.wechat_api import WeChatAPIError, WeChatClient, WeChatUnavailable
 from flows.i18n import Translator
@@ -228,11 +231,25 @@ class NoticeWorker:
         return len(entries)
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self.queue.ensure_group()
-        await self.recover()
+        """Rounds until `stop` is set; a failed round (database or Redis away) is retried."""
+        ready = False
         while not stop.is_set():
             try:
+                if not ready:
+                    await self.queue.ensure_group()  # again after Redis lost the stream
+                    await self.recover()
+                    ready = True
                 await self.run_once()
             except Exception:
-                log.exception("notice worker round failed; retrying")
+                log.exception("notice worker round failed; retrying in a second")
+                ready = False
                 await asyncio.sleep(1)
+
+
+def build_worker(sessions: Sessions, redis: Any, channels: NoticeChannels,
+                 reference: ProfileReference, tr: Translator, *, max_level: int,
+                 resend_unknown: bool) -> NoticeWorker:
+    """The worker as `dxbot serve` and `dxbot worker` run it."""
+    return NoticeWorker(sessions, NoticeQueue(redis), channels, reference, tr,
+                        name=f"{socket.gethostname()}-{os.getpid()}", max_level=max_level,
+                        resend_unknown=resend_unknown)

@@ -97,6 +97,8 @@ def test_settings_are_frozen() -> None:
         ("PORT", "1", 1),
         ("PORT", "65535", 65535),
         ("MP_RATE_LIMIT", "600", 600),
+        ("NOTICE_WORKER", "off", False),
+        ("NOTICE_RESEND_UNKNOWN", "false", False),
         ("LOCALE", "en", "en"),
     ],
 )
@@ -135,6 +137,7 @@ def test_accepted(name: str, value: str, expected: object) -> None:
         ("PORT", "0", "must be an integer between 1 and 65535, got '0'"),
         ("PORT", "65536", "must be an integer between 1 and 65535"),
         ("MP_RATE_LIMIT", "0", "must be a whole number of requests per minute"),
+        ("NOTICE_WORKER", "maybe", "must be true or false"),
         ("MP_RATE_LIMIT", "lots", "must be a whole number of requests per minute"),
         ("PORT", "-1", "must be an integer between 1 and 65535"),
         ("PORT", "http", "must be an integer between 1 and 65535, got 'http'"),

@@ -1,0 +1,56 @@
+"""`dxbot worker`: the notice worker as a process of its own (several may run on several
+machines against the same Redis and database); stops cleanly on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import aiohttp
+
+from bot.app import wechat_client
+from bot.config import Settings
+from bot.notice_worker import NoticeChannels, build_worker
+from bot.translations import translator
+from flows.indicators import DEFAULT_SET_ID, builtin_sets
+from flows.profile import builtin_reference
+from storage.db import create_engine, migrate, session_factory
+from storage.redis_server import open_redis
+
+log = logging.getLogger(__name__)
+
+
+def run(settings: Settings) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return asyncio.run(_run(settings))
+
+
+async def _run(settings: Settings) -> int:
+    redis, close_redis = await open_redis(settings)
+    engine = create_engine(settings.database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await migrate(engine)
+        async with aiohttp.ClientSession() as http:
+            base = settings.wechat_api_base
+            channels = NoticeChannels(
+                wechat_client(http, redis, base, settings.wechat_appid, settings.wechat_secret),
+                wechat_client(http, redis, base, settings.miniapp_appid,
+                              settings.miniapp_secret),
+                settings.notice_oa_template or None, settings.notice_mp_template or None)
+            worker = build_worker(
+                session_factory(engine), redis, channels, builtin_reference(),
+                translator(settings.locale),
+                max_level=len(builtin_sets()[DEFAULT_SET_ID].level_rules),
+                resend_unknown=settings.notice_resend_unknown)
+            log.info("notice worker %s started", worker.name)
+            await worker.run(stop)
+            log.info("notice worker %s stopped", worker.name)
+    finally:
+        await engine.dispose()
+        await close_redis()
+    return 0
