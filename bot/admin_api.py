@@ -21,7 +21,7 @@ from flows.i18n import Translator
 from flows.notices import Audience, NoticeSpec, parse_audience, parse_notice
 from flows.problems import Problem
 from flows.profile import ProfileReference
-from storage import notices
+from storage import deliveries, notices
 from storage.archive import Sessions
 
 PREFIX = "/api/admin"
@@ -124,10 +124,13 @@ async def _stored(request: web.Request, admin: AdminAPI) -> notices.StoredNotice
 
 
 async def show(request: web.Request) -> web.Response:
+    """The notice, its audience size now and its deliveries by status (queued, sent, failed,
+    skipped, unknown)."""
     admin = _admin(request)
     stored = await _stored(request, admin)
     size = await notices.count_audience(admin.sessions, _audience(stored, admin))
-    return json_response(notice_view(stored, size))
+    return json_response({**notice_view(stored, size),
+                          "deliveries": await deliveries.counts(admin.sessions, stored.id)})
 
 
 async def _change(request: web.Request, status: str) -> web.Response:

@@ -82,6 +82,12 @@ class ArchiveRequests:
         return tuple(await archive.latest_results(
             self.sessions, credit_code=request.profile["credit_code"], limit=2))
 
+    async def touch(self, who: Who) -> None:
+        """The person wrote just now (for the 48-hour customer-service window)."""
+        await archive.touch_person(self.sessions, who.person_id, who.channel, who.openid,
+                                   datetime.fromtimestamp(self.clock(), tz=UTC),
+                                   unionid=who.unionid)
+
     async def carry_out(self, request: Request, who: Who) -> Completion:
         sessions = self.sessions
         if isinstance(request, LookupArchive):

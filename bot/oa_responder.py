@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 # for its reply a little less than that.
 RETRY_WAIT_SECONDS = 4.5
 MAX_CONFLICT_RETRIES = 8
+# The 48-hour customer-service window needs the last contact to within minutes, not seconds.
+CONTACT_INTERVAL = 600.0
+MAX_CONTACTS = 200_000
 
 
 def person_id(openid: str) -> str:
@@ -69,6 +72,7 @@ class OfficialAccountResponder:
         self.requests = requests
         self.identities = identities
         self.clock = clock
+        self._contacts: dict[str, float] = {}  # person id -> when last recorded
 
     async def __call__(self, message: InboundMessage) -> str | None:
         who = await self.identities.who(message.from_user)
@@ -81,12 +85,30 @@ class OfficialAccountResponder:
             reply = await self.store.wait_reply(person, dedupe, timeout=RETRY_WAIT_SECONDS)
             return None if reply is None else _decode(reply)
         try:
-            return await self._process(who, dedupe, message, claim.state, claim.version)
+            reply = await self._process(who, dedupe, message, claim.state, claim.version)
         except BaseException:
             # Drop the pending marker: a later delivery (a retry after a timeout or cancellation)
             # is processed afresh instead of waiting for a reply that will never come.
             await asyncio.shield(self.store.release(person, dedupe))
             raise
+        if message.msg_type != "event":  # events are not messages from the person
+            await self._note_contact(who)
+        return reply
+
+    async def _note_contact(self, who: Who) -> None:
+        """Record when the person last wrote (customer-service messages are allowed for 48 h
+        after): at most once per `CONTACT_INTERVAL` per person and process."""
+        now = self.clock()
+        if now - self._contacts.get(who.person_id, float("-inf")) < CONTACT_INTERVAL:
+            return
+        self._contacts[who.person_id] = now
+        if len(self._contacts) > MAX_CONTACTS:
+            self._contacts.clear()  # a bounded memory: at worst one more write per person
+        try:
+            await self.requests.touch(who)
+        except Exception:
+            log.warning("could not record the last contact of %s", who.person_id,
+                        exc_info=True)
 
     async def _process(self, who: Who, dedupe: str, message: InboundMessage,
                        raw_state: bytes | None, version: int) -> str | None:

@@ -77,7 +77,7 @@ async def test_a_scheduled_notice_reaches_the_owner_once(
                 if shown["status"] == "sent":
                     break
                 await asyncio.sleep(0.1)
-            assert shown["status"] == "sent"
+            assert shown["status"] == "sent" and shown["deliveries"] == {"sent": 1}
     finally:
         await bot.close()
         await fake.close()

@@ -543,3 +543,18 @@ async def test_database_failure_at_submit_keeps_the_draft(
     assert "初步等级：二级" in await owner.say("提交")
     assert len(await submissions(sessions_on)) == 1
     assert await draft_of(redis_client, owner.openid) is None
+
+
+async def test_the_last_contact_is_recorded_for_customer_service_messages(
+    deploy: Deploy, sessions_on: Any,
+) -> None:
+    bot = await deploy()
+    owner = bot.owner("o-contact")
+    assert await owner.sim.send_event(owner.openid, "subscribe")
+    async with sessions_on() as session:
+        person = await session.get(Person, person_id(owner.openid))
+        assert person is not None and person.last_message_at is None  # an event is no message
+    await owner.say("帮助")
+    async with sessions_on() as session:
+        person = await session.get(Person, person_id(owner.openid))
+        assert person is not None and person.last_message_at is not None
