@@ -63,7 +63,7 @@ class NoticeWorker:
         self.batch = batch
         self.stale_after = stale_after
         self.clock = clock
-        self._slots = asyncio.Semaphore(concurrency)
+        self.concurrency = concurrency
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), tz=UTC)
@@ -105,23 +105,38 @@ class NoticeWorker:
     # --- sending ---
 
     async def process(self, entries: list[Entry]) -> None:
-        async def one(entry: Entry) -> None:
-            entry_id, notice_id, person_id = entry
-            async with self._slots:
-                await self.deliver(notice_id, person_id)
-            await self.queue.ack([entry_id])
-        await asyncio.gather(*(one(entry) for entry in entries))
+        """Send what `entries` name, `concurrency` at a time: claim a chunk (one statement),
+        send it concurrently, record the outcomes (one transaction), acknowledge. A crash
+        leaves at most one chunk in `sending`."""
+        by_notice: dict[int, list[Entry]] = {}
+        for entry in entries:
+            by_notice.setdefault(entry[1], []).append(entry)
+        for notice_id, group in by_notice.items():
+            notice = await notices.get_notice(self.sessions, notice_id)
+            for start in range(0, len(group), self.concurrency):
+                chunk = group[start:start + self.concurrency]
+                await self._chunk(notice_id, notice, chunk)
 
-    async def deliver(self, notice_id: int, person_id: str) -> None:
-        if not await deliveries.claim(self.sessions, notice_id, person_id, self.now()):
-            return  # sent, skipped or being sent by someone else
-        notice = await notices.get_notice(self.sessions, notice_id)
-        facts = await deliveries.facts(self.sessions, person_id, self.channels.mp_template)
-        if notice is None or notice.status == "cancelled" or facts is None:
-            await self._done(notice_id, person_id, "skipped", reason="cancelled"
-                             if notice is not None and notice.status == "cancelled"
-                             else "unknown_person")
-            return
+    async def _chunk(self, notice_id: int, notice: notices.StoredNotice | None,
+                     chunk: list[Entry]) -> None:
+        claimed = await deliveries.claim_many(self.sessions, notice_id,
+                                              [person for _e, _n, person in chunk], self.now())
+        facts = await deliveries.facts_many(self.sessions, claimed, self.channels.mp_template)
+        outcomes = await asyncio.gather(*(self._deliver(notice, person, facts.get(person))
+                                          for person in sorted(claimed)))
+        await deliveries.finish_many(self.sessions, notice_id, outcomes, self.now())
+        again = [o.person_id for o in outcomes if o.status == "queued"]
+        if again:
+            await self.queue.add(notice_id, again)
+        await self.queue.ack([entry_id for entry_id, _n, _p in chunk])
+
+    async def _deliver(self, notice: notices.StoredNotice | None, person_id: str,
+                       facts: deliveries.PersonFacts | None) -> deliveries.Outcome:
+        Outcome = deliveries.Outcome
+        if notice is None or notice.status == "cancelled":
+            return Outcome(person_id, "skipped", reason="cancelled")
+        if facts is None:
+            return Outcome(person_id, "skipped", reason="unknown_person")
         last = facts.last_message_at
         recipient = Recipient(
             person_id=facts.person_id, channel="mp" if facts.channel == "mp" else "oa",
@@ -132,45 +147,32 @@ class NoticeWorker:
             recipient, int(self.clock()),
             template_configured=bool(self.channels.oa and self.channels.oa_template))
         if isinstance(channel, Skip):
-            await self._done(notice_id, person_id, "skipped", reason=channel.reason)
-            return
+            return Outcome(person_id, "skipped", reason=channel.reason)
         if channel == "subscribe":
             assert self.channels.mp_template is not None
             if not await consents.consume_consent(self.sessions, person_id,
                                                   self.channels.mp_template, self.now()):
-                await self._done(notice_id, person_id, "skipped", reason="no_consent")
-                return
+                return Outcome(person_id, "skipped", reason="no_consent")
         try:
             await self._send(channel, facts.openid, notice)
         except WeChatAPIError as error:
-            await self._failed(notice_id, person_id, channel, error.errcode)
-            return
+            return await self._failed(notice.id, person_id, channel, error.errcode)
         except WeChatUnavailable:
             # It may or may not have arrived: the unknown-send policy decides.
-            await self._done(notice_id, person_id, "queued" if self.resend_unknown else "unknown",
-                             channel=channel, reason="no_answer")
-            if self.resend_unknown:
-                await self.queue.add(notice_id, [person_id])
-            return
-        await self._done(notice_id, person_id, "sent", channel=channel)
+            return Outcome(person_id, "queued" if self.resend_unknown else "unknown",
+                           channel=channel, reason="no_answer")
+        return Outcome(person_id, "sent", channel=channel)
 
-    async def _failed(self, notice_id: int, person_id: str, channel: str, errcode: int) -> None:
+    async def _failed(self, notice_id: int, person_id: str, channel: str,
+                      errcode: int) -> deliveries.Outcome:
         if errcode == 43101 and self.channels.mp_template:
             await consents.revoke_consent(self.sessions, person_id, self.channels.mp_template,
                                           self.now())
         attempts = await deliveries.attempts(self.sessions, notice_id, person_id)
         if errcode in RETRIABLE and attempts < MAX_ATTEMPTS:
-            await self._done(notice_id, person_id, "queued", channel=channel, errcode=errcode)
             await asyncio.sleep(min(2.0, 0.1 * 2 ** attempts))  # back off before re-queueing
-            await self.queue.add(notice_id, [person_id])
-            return
-        await self._done(notice_id, person_id, "failed", channel=channel, errcode=errcode)
-
-    async def _done(self, notice_id: int, person_id: str, status: str, *,
-                    channel: str | None = None, errcode: int | None = None,
-                    reason: str | None = None) -> None:
-        await deliveries.finish(self.sessions, notice_id, person_id, status, self.now(),
-                                channel=channel, errcode=errcode, reason=reason)
+            return deliveries.Outcome(person_id, "queued", channel=channel, errcode=errcode)
+        return deliveries.Outcome(person_id, "failed", channel=channel, errcode=errcode)
 
     async def _send(self, channel: str, openid: str, notice: notices.StoredNotice) -> None:
         _ = self.tr.gettext

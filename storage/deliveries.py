@@ -47,32 +47,6 @@ async def queue(sessions: Sessions, notice_id: int, person_ids: Iterable[str],
         await session.commit()
 
 
-async def claim(sessions: Sessions, notice_id: int, person_id: str, now: datetime) -> bool:
-    """queued -> sending; False when someone else has it or it is done."""
-    async with sessions() as session:
-        result = await session.execute(
-            update(NoticeDelivery)
-            .where(NoticeDelivery.notice_id == notice_id, NoticeDelivery.person_id == person_id,
-                   NoticeDelivery.status == "queued")
-            .values(status="sending", attempts=NoticeDelivery.attempts + 1, updated_at=now))
-        await session.commit()
-        return result.rowcount == 1  # type: ignore[attr-defined]
-
-
-async def finish(sessions: Sessions, notice_id: int, person_id: str, status: str, now: datetime,
-                 *, channel: str | None = None, errcode: int | None = None,
-                 reason: str | None = None) -> None:
-    """sending -> `status` (a terminal status, or queued again for a retry)."""
-    async with sessions() as session:
-        await session.execute(
-            update(NoticeDelivery)
-            .where(NoticeDelivery.notice_id == notice_id, NoticeDelivery.person_id == person_id,
-                   NoticeDelivery.status == "sending")
-            .values(status=status, channel=channel, errcode=errcode, reason=reason,
-                    updated_at=now))
-        await session.commit()
-
-
 async def stale_sending(sessions: Sessions, before: datetime,
                         limit: int = 1000) -> list[tuple[int, str]]:
     """Deliveries stuck in `sending` since before `before`: their worker is gone."""
@@ -106,22 +80,6 @@ async def counts(sessions: Sessions, notice_id: int) -> dict[str, int]:
         return {status: int(n) for status, n in rows}
 
 
-async def facts(sessions: Sessions, person_id: str, template_id: str | None) -> PersonFacts | None:
-    async with sessions() as session:
-        person = await session.get(Person, person_id)
-        if person is None:
-            return None
-        consents = 0
-        if template_id:
-            consents = (await session.execute(
-                select(SubscribeConsent.remaining).where(
-                    SubscribeConsent.person_id == person_id,
-                    SubscribeConsent.template_id == template_id))).scalar_one_or_none() or 0
-        return PersonFacts(person_id=person.id, channel=person.channel, openid=person.openid,
-                           subscribed=person.subscribed, opted_out=person.notices_opt_out,
-                           last_message_at=person.last_message_at, consents=consents)
-
-
 async def attempts(sessions: Sessions, notice_id: int, person_id: str) -> int:
     async with sessions() as session:
         value = (await session.execute(
@@ -129,3 +87,69 @@ async def attempts(sessions: Sessions, notice_id: int, person_id: str) -> int:
                                                   NoticeDelivery.person_id == person_id))
                  ).scalar_one_or_none()
         return int(value or 0)
+
+
+async def claim_many(sessions: Sessions, notice_id: int, person_ids: Iterable[str],
+                     now: datetime) -> set[str]:
+    """queued -> sending for many at once (one statement); the persons this call got."""
+    wanted = list(dict.fromkeys(person_ids))
+    if not wanted:
+        return set()
+    async with sessions() as session:
+        rows = await session.execute(
+            update(NoticeDelivery)
+            .where(NoticeDelivery.notice_id == notice_id,
+                   NoticeDelivery.person_id.in_(wanted), NoticeDelivery.status == "queued")
+            .values(status="sending", attempts=NoticeDelivery.attempts + 1, updated_at=now)
+            .returning(NoticeDelivery.person_id))
+        claimed = {person_id for (person_id,) in rows}
+        await session.commit()
+        return claimed
+
+
+async def facts_many(sessions: Sessions, person_ids: Iterable[str],
+                     template_id: str | None) -> dict[str, PersonFacts]:
+    wanted = list(person_ids)
+    if not wanted:
+        return {}
+    consent = (select(SubscribeConsent.remaining)
+               .where(SubscribeConsent.person_id == Person.id,
+                      SubscribeConsent.template_id == (template_id or ""))
+               .scalar_subquery())
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Person.id, Person.channel, Person.openid, Person.subscribed,
+                   Person.notices_opt_out, Person.last_message_at, consent)
+            .where(Person.id.in_(wanted)))
+        return {r[0]: PersonFacts(person_id=r[0], channel=r[1], openid=r[2], subscribed=r[3],
+                                  opted_out=r[4], last_message_at=r[5], consents=r[6] or 0)
+                for r in rows}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    person_id: str
+    status: str  # a terminal status, or queued for another try
+    channel: str | None = None
+    errcode: int | None = None
+    reason: str | None = None
+
+
+async def finish_many(sessions: Sessions, notice_id: int, outcomes: Iterable[Outcome],
+                      now: datetime) -> None:
+    """sending -> each outcome's status, in one transaction (one statement per kind)."""
+    groups: dict[tuple[str, str | None, int | None, str | None], list[str]] = {}
+    for o in outcomes:
+        groups.setdefault((o.status, o.channel, o.errcode, o.reason), []).append(o.person_id)
+    if not groups:
+        return
+    async with sessions() as session:
+        for (status, channel, errcode, reason), persons in groups.items():
+            await session.execute(
+                update(NoticeDelivery)
+                .where(NoticeDelivery.notice_id == notice_id,
+                       NoticeDelivery.person_id.in_(persons),
+                       NoticeDelivery.status == "sending")
+                .values(status=status, channel=channel, errcode=errcode, reason=reason,
+                        updated_at=now))
+        await session.commit()
