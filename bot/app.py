@@ -81,7 +81,8 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
                                           settings.notice_mp_template or None)
                 worker = build_worker(requests.sessions, redis, channels, ctx.reference, ctx.tr,
                                       max_level=max_level,
-                                      resend_unknown=settings.notice_resend_unknown)
+                                      resend_unknown=settings.notice_resend_unknown,
+                                      stale_after=settings.notice_stale_seconds)
                 app[WORKER_TASK] = asyncio.create_task(worker.run(stop))
             yield
         finally:

@@ -68,6 +68,7 @@ class Settings:
     notice_oa_template: str = ""  # Official Account template id for notices
     notice_mp_template: str = ""  # mini-program subscribe-message template id for notices
     notice_resend_unknown: bool = True  # a send cut off by a crash: send again (or "unknown")
+    notice_stale_seconds: int = 60  # a send unfinished this long belongs to a dead worker
     locale: str = "zh_CN"
 
     def __repr__(self) -> str:
@@ -134,6 +135,8 @@ def load_settings(
         notice_mp_template=get("NOTICE_MP_TEMPLATE") or "",
         notice_resend_unknown=parse("NOTICE_RESEND_UNKNOWN", Settings.notice_resend_unknown,
                                     _check_bool),
+        notice_stale_seconds=parse("NOTICE_STALE_SECONDS", Settings.notice_stale_seconds,
+                                   _check_seconds),
         locale=parse("LOCALE", Settings.locale, _check_locale),
     )
 
@@ -205,6 +208,13 @@ def _check_admin_token(var: str, value: str) -> str:
             var, f"must be at least {ADMIN_TOKEN_MIN_LENGTH} characters, got {len(value)}"
         )
     return value
+
+
+def _check_seconds(var: str, value: str) -> int:
+    seconds = int(value) if _DIGITS_RE.fullmatch(value) else 0
+    if seconds < 1:
+        raise ConfigError(var, f"must be a whole number of seconds (1 to 99999), got {value!r}")
+    return seconds
 
 
 def _check_bool(var: str, value: str) -> bool:

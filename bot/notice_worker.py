@@ -235,12 +235,17 @@ class NoticeWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Rounds until `stop` is set; a failed round (database or Redis away) is retried."""
         ready = False
+        recovered_at = float("-inf")
         while not stop.is_set():
             try:
                 if not ready:
                     await self.queue.ensure_group()  # again after Redis lost the stream
-                    await self.recover()
                     ready = True
+                if self.clock() - recovered_at >= self.stale_after:
+                    # Sends another worker left in flight when it died (at start and then
+                    # every `stale_after`, since a worker may die at any time).
+                    await self.recover()
+                    recovered_at = self.clock()
                 await self.run_once()
             except Exception:
                 log.exception("notice worker round failed; retrying in a second")
@@ -250,8 +255,8 @@ class NoticeWorker:
 
 def build_worker(sessions: Sessions, redis: Any, channels: NoticeChannels,
                  reference: ProfileReference, tr: Translator, *, max_level: int,
-                 resend_unknown: bool) -> NoticeWorker:
+                 resend_unknown: bool, stale_after: float) -> NoticeWorker:
     """The worker as `dxbot serve` and `dxbot worker` run it."""
     return NoticeWorker(sessions, NoticeQueue(redis), channels, reference, tr,
                         name=f"{socket.gethostname()}-{os.getpid()}", max_level=max_level,
-                        resend_unknown=resend_unknown)
+                        resend_unknown=resend_unknown, stale_after=stale_after)

@@ -46,7 +46,8 @@ async def _run(settings: Settings) -> int:
                 session_factory(engine), redis, channels, builtin_reference(),
                 translator(settings.locale),
                 max_level=len(builtin_sets()[DEFAULT_SET_ID].level_rules),
-                resend_unknown=settings.notice_resend_unknown)
+                resend_unknown=settings.notice_resend_unknown,
+                                      stale_after=settings.notice_stale_seconds)
             log.info("notice worker %s started", worker.name)
             await worker.run(stop)
             log.info("notice worker %s stopped", worker.name)

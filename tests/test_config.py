@@ -99,6 +99,7 @@ def test_settings_are_frozen() -> None:
         ("MP_RATE_LIMIT", "600", 600),
         ("NOTICE_WORKER", "off", False),
         ("NOTICE_RESEND_UNKNOWN", "false", False),
+        ("NOTICE_STALE_SECONDS", "5", 5),
         ("LOCALE", "en", "en"),
     ],
 )
@@ -138,6 +139,7 @@ def test_accepted(name: str, value: str, expected: object) -> None:
         ("PORT", "65536", "must be an integer between 1 and 65535"),
         ("MP_RATE_LIMIT", "0", "must be a whole number of requests per minute"),
         ("NOTICE_WORKER", "maybe", "must be true or false"),
+        ("NOTICE_STALE_SECONDS", "0", "must be a whole number of seconds"),
         ("MP_RATE_LIMIT", "lots", "must be a whole number of requests per minute"),
         ("PORT", "-1", "must be an integer between 1 and 65535"),
         ("PORT", "http", "must be an integer between 1 and 65535, got 'http'"),
