@@ -18,7 +18,7 @@ Nothing here does I/O or reads a clock: the time comes in with the inbound event
 the random id of a new draft.
 
 Input the current step cannot take is answered with one short line of what is accepted and the
-step again; the state does not change. No input raises.
+step again (or what waits for 确认/取消); the state does not change. No input raises.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from flows.profile import (
     parse_credit_code,
     parse_employees,
     parse_name,
+    whole_number,
 )
 from flows.results import assessment_data
 from flows.scoring import Assessment, assess
@@ -158,9 +159,23 @@ def handle(ctx: Context, state: State, inbound: Inbound) -> Outcome:
         return _reply(ctx, state, messages.not_text(ctx, state.draft, inbound.msg_type),
                       keep_pages=True)
     parsed = parse_command(inbound.text)
-    if parsed is None:
+    if parsed is None or _is_option_answer(ctx, state.draft, parsed, inbound.text):
         return _answer(ctx, state, inbound)
     return _command(ctx, state, parsed, inbound)
+
+
+def _is_option_answer(ctx: Context, draft: Draft | None, parsed: Parsed, text: str) -> bool:
+    """确认/取消 words that are option letters (B4's N, NO, OK) answer the question when nothing
+    waits for confirmation."""
+    if draft is None or draft.pending is not None:
+        return False
+    if parsed.command not in (Command.CONFIRM, Command.CANCEL):
+        return False
+    question = ctx.iset(draft).question_by_code.get(draft.step)
+    if question is None:
+        return False
+    keys = _option_keys(question, text) or []
+    return bool(keys) and all(key in question.option_by_key for key in keys)
 
 
 def resume(ctx: Context, state: State, completion: Completion) -> Outcome:
@@ -335,11 +350,10 @@ def _answer(ctx: Context, state: State, inbound: Inbound) -> Outcome:
     if draft is None:
         return _reply(ctx, state, messages.welcome(ctx, None))
     text = inbound.text
-    if draft.pending is not None:
-        # An answer instead of 确认/取消 replaces what was waiting for confirmation.
-        if draft.pending["kind"] == "restart":
-            return _reply(ctx, state, messages.confirm_restart(ctx, draft))
-        draft.pending = None
+    # An accepted answer instead of 确认/取消 replaces what was waiting for confirmation
+    # (`_record`, `_profile_answer`, `_figures_answer`); input that is not accepted leaves it.
+    if draft.pending is not None and draft.pending["kind"] == "restart":
+        return _reply(ctx, state, messages.confirm_restart(ctx, draft))
     step = draft.step
     if step == REVIEW:
         return _reply(ctx, state, messages.review_hint(ctx) + "\n\n" + _prompt(ctx, draft))
@@ -354,7 +368,25 @@ def _answer(ctx: Context, state: State, inbound: Inbound) -> Outcome:
 
 def _invalid(ctx: Context, state: State, draft: Draft, problem: Problem | str) -> Outcome:
     line = problem if isinstance(problem, str) else problem.render(ctx.tr)
-    return _reply(ctx, state, line + "\n\n" + _prompt(ctx, draft))
+    return _reply(ctx, state, line + "\n\n" + _asked(ctx, draft))
+
+
+def _asked(ctx: Context, draft: Draft) -> str:
+    """What the person is asked now: the confirmation still waiting, else the current step."""
+    pending = draft.pending
+    if pending is None:
+        return _prompt(ctx, draft)
+    if pending["kind"] == "archive":
+        return messages.archive_found(ctx, pending["profile"])
+    if pending["kind"] == "restart":
+        return messages.confirm_restart(ctx, draft)
+    iset = ctx.iset(draft)
+    question = iset.question_by_code[pending["code"]]
+    figures = {name: Decimal(value)
+               for name, value in {**draft.figures, **pending["figures"]}.items()}
+    derived = derive(iset, question, figures)
+    assert not isinstance(derived, list), derived  # it was derived from these very figures
+    return messages.figures_derived(ctx, iset, question, derived, figures)
 
 
 def _profile_answer(ctx: Context, state: State, draft: Draft, step: str, text: str,
@@ -380,6 +412,7 @@ def _profile_answer(ctx: Context, state: State, draft: Draft, step: str, text: s
     if step == "industry" and draft.profile.get("industry") != value:
         draft.profile.pop("industry_division", None)
     draft.profile[step] = value
+    draft.pending = None
     draft.updated_at = now
     if step == "credit_code":
         return Outcome(state, None, LookupArchive(value))
@@ -395,7 +428,7 @@ def _advance(ctx: Context, state: State, draft: Draft, step: str, note: str = ""
 
 def _question_answer(ctx: Context, state: State, draft: Draft, iset: IndicatorSet,
                      question: Question, text: str, now: int) -> Outcome:
-    keys = _option_keys(question, text)
+    keys = None if _figures_shaped(question, text) else _option_keys(question, text)
     if keys is not None:
         value: Any = keys[0] if question.type == "single" and len(keys) == 1 else keys
         accepted = check_question_answer(question, value)
@@ -407,6 +440,15 @@ def _question_answer(ctx: Context, state: State, draft: Draft, iset: IndicatorSe
     return _invalid(ctx, state, draft, messages.accepted_forms(ctx, question))
 
 
+def _figures_shaped(question: Question, text: str) -> bool:
+    """`3/3` or `2 3` on a single-choice question with figures: numbers, not option numbers
+    (which would be two options, or `3 3` read as option C)."""
+    value = normalize(text)
+    return (question.derivation is not None and question.type == "single"
+            and not re.search(r"[A-Za-z]", value)
+            and len(_NUMBER.findall(value.replace(",", ""))) >= 2)
+
+
 def _option_keys(question: Question, text: str) -> list[str] | None:
     """`B`, `b`, `2`, `B C`, `BC`, `B,C`, `B、C`, `ＢＣ` -> option keys; None if not that shape."""
     value = normalize(text).upper()
@@ -416,10 +458,11 @@ def _option_keys(question: Question, text: str) -> list[str] | None:
     tokens = [t for t in _SEPARATORS.split(value) if t]
     result: list[str] = []
     for token in tokens:
-        if token.isdigit():
-            if not 1 <= int(token) <= len(question.options):
+        number = whole_number(token)
+        if number is not None:
+            if not 1 <= number <= len(question.options):
                 return None
-            result.append(question.options[int(token) - 1].key)
+            result.append(question.options[number - 1].key)
         elif token.isascii() and token.isalpha():
             if len(token) > 1 and not all(c in keys for c in token):
                 return None  # a word, not a run of option letters
@@ -433,13 +476,14 @@ def _record(ctx: Context, state: State, draft: Draft, code: str, answer: Answer,
             now: int) -> Outcome:
     draft.answers[code] = list(answer) if isinstance(answer, tuple) else answer
     draft.updated_at = now
+    draft.pending = None
     return _advance(ctx, state, draft, code)
 
 
 def _scene_answer(ctx: Context, state: State, draft: Draft, iset: IndicatorSet, scene: Scene,
                   text: str, now: int) -> Outcome:
     value = normalize(text).removesuffix("级")
-    level: Any = _CHINESE_DIGITS.get(value, int(value) if value.isdigit() else None)
+    level: Any = _CHINESE_DIGITS.get(value, whole_number(value))
     if level is None:
         return _invalid(ctx, state, draft, messages.scene_forms(ctx, iset))
     accepted = check_scene_answer(iset, scene, level)
@@ -478,6 +522,7 @@ def _figures_answer(ctx: Context, state: State, draft: Draft, iset: IndicatorSet
 
 
 def _submit(ctx: Context, state: State, draft: Draft, now: int) -> Outcome:
+    draft.pending = None  # 提交 answers no confirmation; a waiting one must not follow elsewhere
     iset = ctx.iset(draft)
     missing_profile = [s for s in steps(iset, draft, ctx.reference)
                        if s in PROFILE_STEPS and s not in draft.profile]

@@ -31,6 +31,12 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
+def whole_number(text: str) -> int | None:
+    """A list number or level typed as up to 6 ASCII digits; None for anything else (so a
+    5000-digit message or a digit int() cannot read, such as "᧚", never raises)."""
+    return int(text) if re.fullmatch(r"[0-9]{1,6}", text) else None
+
+
 def credit_code_check_char(first17: str) -> str:
     total = sum(_CODE_VALUE[c] * w for c, w in zip(first17, _CODE_WEIGHTS, strict=True))
     return _CODE_CHARS[(31 - total % 31) % 31]
@@ -102,8 +108,9 @@ class ProfileReference:
 
     def parse_city(self, text: str) -> str | Problem:
         value = normalize(text)
-        if value.isdigit() and 1 <= int(value) <= len(self.cities):
-            return self.cities[int(value) - 1]
+        number = whole_number(value)
+        if number is not None and 1 <= number <= len(self.cities):
+            return self.cities[number - 1]
         bare = value.removeprefix("山东省").removeprefix("山东")
         for city in self.cities:
             if bare in (city, city.removesuffix("市")):
