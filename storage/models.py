@@ -168,3 +168,17 @@ class NoticeDelivery(Base):
     reason: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Registration(Base):
+    """A sign-up for a notice's training or event: registered, waitlisted (in sign-up order)
+    or cancelled. At most `capacity` are registered; a cancellation promotes the first on the
+    waiting list."""
+
+    __tablename__ = "notice_registrations"
+
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # registered | waitlisted | cancelled
+    signed_up_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the waiting list's order
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

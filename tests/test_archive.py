@@ -99,8 +99,9 @@ async def test_migrate_empty_database_twice(db_engine: AsyncEngine) -> None:
         version = (await connection.execute(text("SELECT version_num FROM alembic_version"))
                    ).scalar_one()
     assert tables == {"alembic_version", "enterprises", "persons", "submissions",
-                      "subscribe_consents", "notices", "notice_deliveries"}
-    assert version == "0004"
+                      "subscribe_consents", "notices", "notice_deliveries",
+                      "notice_registrations"}
+    assert version == "0005"
 
 
 async def test_upgrade_from_0001_keeps_submissions_as_their_own_subject(

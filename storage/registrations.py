@@ -1,0 +1,126 @@
+"""Sign-ups for a notice's training or event, with a capacity and a waiting list.
+
+Every change starts by updating the notice's row, which takes its write lock on both databases
+(a row lock on PostgreSQL, the database's write lock on SQLite) before anything is counted: two
+people signing up for the last seat at once cannot both get it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.archive import Sessions, insert_for
+from storage.models import Notice, Registration
+
+Outcome = Literal["registered", "waitlisted", "closed", "not_found"]
+
+
+@dataclass(frozen=True)
+class SignUp:
+    outcome: Outcome
+    position: int | None = None  # place on the waiting list, 1 = next to be promoted
+    already: bool = False  # the person had signed up before
+
+
+async def _lock_notice(session: AsyncSession, notice_id: int) -> Any:
+    result = await session.execute(
+        update(Notice).where(Notice.id == notice_id).values(updated_at=Notice.updated_at)
+        .returning(Notice.status, Notice.capacity, Notice.signup_deadline, Notice.starts_at))
+    return result.one_or_none()
+
+
+async def _waiting_position(session: AsyncSession, notice_id: int, at: datetime) -> int:
+    ahead = await session.execute(select(func.count()).select_from(Registration).where(
+        Registration.notice_id == notice_id, Registration.status == "waitlisted",
+        Registration.signed_up_at < at))
+    return int(ahead.scalar_one()) + 1
+
+
+async def sign_up(sessions: Sessions, notice_id: int, person_id: str, now: datetime) -> SignUp:
+    async with sessions() as session:
+        notice = await _lock_notice(session, notice_id)
+        if notice is None:
+            return SignUp("not_found")
+        deadline = notice.signup_deadline or notice.starts_at
+        if notice.status == "cancelled" or now > deadline:
+            await session.rollback()
+            return SignUp("closed")
+        current = await _registration(session, notice_id, person_id)
+        if current is not None and current.status in ("registered", "waitlisted"):
+            position = (await _waiting_position(session, notice_id, current.signed_up_at)
+                        if current.status == "waitlisted" else None)
+            await session.rollback()
+            return SignUp(current.status, position, already=True)  # type: ignore[arg-type]
+        registered = (await session.execute(select(func.count()).select_from(Registration)
+                                            .where(Registration.notice_id == notice_id,
+                                                   Registration.status == "registered"))
+                      ).scalar_one()
+        status = ("registered" if notice.capacity is None or registered < notice.capacity
+                  else "waitlisted")
+        insert = insert_for(session)
+        await session.execute(insert(Registration).values(
+            notice_id=notice_id, person_id=person_id, status=status, signed_up_at=now,
+            updated_at=now).on_conflict_do_update(
+            index_elements=[Registration.notice_id, Registration.person_id],
+            set_={"status": status, "signed_up_at": now, "updated_at": now}))
+        position = (await _waiting_position(session, notice_id, now)
+                    if status == "waitlisted" else None)
+        await session.commit()
+        return SignUp(status, position)  # type: ignore[arg-type]
+
+
+async def cancel(sessions: Sessions, notice_id: int, person_id: str,
+                 now: datetime) -> tuple[bool, str | None]:
+    """Withdraw a sign-up: (whether there was one, the person promoted from the waiting list)."""
+    async with sessions() as session:
+        if await _lock_notice(session, notice_id) is None:
+            return False, None
+        current = await _registration(session, notice_id, person_id)
+        if current is None or current.status == "cancelled":
+            await session.rollback()
+            return False, None
+        await _set_status(session, notice_id, person_id, "cancelled", now)
+        promoted = None
+        if current.status == "registered":
+            promoted = (await session.execute(
+                select(Registration.person_id).where(Registration.notice_id == notice_id,
+                                                     Registration.status == "waitlisted")
+                .order_by(Registration.signed_up_at, Registration.person_id).limit(1))
+                        ).scalar_one_or_none()
+            if promoted is not None:
+                await _set_status(session, notice_id, promoted, "registered", now)
+        await session.commit()
+        return True, promoted
+
+
+async def _registration(session: AsyncSession, notice_id: int, person_id: str) -> Any:
+    return (await session.execute(
+        select(Registration.status, Registration.signed_up_at)
+        .where(Registration.notice_id == notice_id, Registration.person_id == person_id))
+            ).one_or_none()
+
+
+async def _set_status(session: AsyncSession, notice_id: int, person_id: str, status: str,
+                      now: datetime) -> None:
+    await session.execute(
+        update(Registration)
+        .where(Registration.notice_id == notice_id, Registration.person_id == person_id)
+        .values(status=status, updated_at=now))
+
+
+async def registrations(sessions: Sessions, notice_id: int) -> dict[str, list[str]]:
+    """Person ids by status, in sign-up order."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Registration.status, Registration.person_id)
+            .where(Registration.notice_id == notice_id)
+            .order_by(Registration.signed_up_at, Registration.person_id))
+        found: dict[str, list[str]] = {}
+        for status, person_id in rows:
+            found.setdefault(status, []).append(person_id)
+        return found
