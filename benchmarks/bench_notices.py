@@ -130,8 +130,8 @@ async def run(args: argparse.Namespace, redis_url: str, tmp: Path) -> list[str]:
             queue = NoticeQueue(redis, stream=f"dx:bench:{os.getpid()}")
             await queue.ensure_group()
             worker = NoticeWorker(sessions, queue, NoticeChannels(client, None, TEMPLATE),
-                                  builtin_reference(), translator("zh_CN"), name="bench",
-                                  max_level=4, concurrency=args.concurrency)
+                                  translator("zh_CN"), name="bench",
+                                  concurrency=args.concurrency)
             started = time.perf_counter()
             while await worker.run_once(block_ms=100, count=500):
                 pass

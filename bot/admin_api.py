@@ -18,8 +18,7 @@ from aiohttp import web
 
 from bot.json_api import ApiError, json_errors, json_response, problems_error, read_object
 from flows.i18n import Translator
-from flows.notices import Audience, NoticeSpec, parse_audience, parse_notice
-from flows.problems import Problem
+from flows.notices import Audience, NoticeSpec, parse_notice
 from flows.profile import ProfileReference
 from storage import deliveries, notices
 from storage.archive import Sessions
@@ -86,14 +85,6 @@ def _spec(admin: AdminAPI, body: Any) -> NoticeSpec:
     return spec
 
 
-def _audience(stored: notices.StoredNotice, admin: AdminAPI) -> Audience:
-    problems: list[Problem] = []
-    audience = parse_audience(stored.audience, admin.reference, max_level=admin.max_level,
-                              problems=problems)
-    assert not problems, problems  # stored only after the same check
-    return audience
-
-
 async def create(request: web.Request) -> web.Response:
     admin = _admin(request)
     spec = _spec(admin, await read_object(request, admin.tr))
@@ -128,7 +119,7 @@ async def show(request: web.Request) -> web.Response:
     skipped, unknown)."""
     admin = _admin(request)
     stored = await _stored(request, admin)
-    size = await notices.count_audience(admin.sessions, _audience(stored, admin))
+    size = await notices.count_audience(admin.sessions, Audience.from_data(stored.audience))
     return json_response({**notice_view(stored, size),
                           "deliveries": await deliveries.counts(admin.sessions, stored.id)})
 

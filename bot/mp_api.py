@@ -27,10 +27,11 @@ from bot.json_api import ApiError, json_errors, json_response, problems_error, r
 from bot.wechat_api import CodeSession, WeChatAPIError, WeChatUnavailable
 from flows import draft_edits
 from flows.indicators import IndicatorSet
+from flows.notices import Audience
 from flows.problems import Problem
 from flows.profile import parse_credit_code
 from flows.state import Context, Draft, State, dump_state, load_state
-from storage import archive, consents
+from storage import archive, consents, notices, registrations
 from storage.conversations import ConversationStore
 from storage.identities import subject_for
 from storage.mp_sessions import MpSession, MpSessionStore, RateLimiter
@@ -398,6 +399,60 @@ def result_view(latest: archive.StoredResult,
     return view
 
 
+async def upcoming_notices(request: web.Request) -> web.Response:
+    """Trainings and events ahead that concern this person, with their sign-up state."""
+    api = _api(request)
+    session = await api.authenticate(request)
+    now = datetime.fromtimestamp(api.clock(), tz=UTC)
+    found = await notices.upcoming_for(api.requests.sessions, session.person_id, now,
+                                        Audience.from_data)
+    states = {}
+    for notice in found:
+        mine = await registrations.registrations(api.requests.sessions, notice.id)
+        states[notice.id] = next((status for status, people in mine.items()
+                                  if session.person_id in people), None)
+    return json_response({"notices": [{
+        "id": n.id, "kind": n.kind, "title": n.title, "body": n.body,
+        "starts_at": n.starts_at.isoformat(),
+        "ends_at": None if n.ends_at is None else n.ends_at.isoformat(),
+        "place": n.place, "link": n.link, "capacity": n.capacity,
+        "signup_deadline": None if n.signup_deadline is None else n.signup_deadline.isoformat(),
+        "signup": states[n.id]} for n in found]})
+
+
+def _notice_id(request: web.Request, api: MiniProgramAPI) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 12:
+        raise ApiError(404, "not_found", api.tr("There is no such notice."))
+    return int(raw)
+
+
+async def sign_up(request: web.Request) -> web.Response:
+    api = _api(request)
+    session = await api.authenticate(request)
+    notice_id = _notice_id(request, api)
+    now = datetime.fromtimestamp(api.clock(), tz=UTC)
+    found = await registrations.sign_up(api.requests.sessions, notice_id, session.person_id, now)
+    if found.outcome == "not_found":
+        raise ApiError(404, "not_found", api.tr("There is no such notice."))
+    if found.outcome == "closed":
+        raise ApiError(409, "signup_closed", api.tr("Sign-up for this notice is closed."))
+    return json_response({"signup": found.outcome, "position": found.position},
+                         status=200 if found.already else 201)
+
+
+async def withdraw(request: web.Request) -> web.Response:
+    api = _api(request)
+    session = await api.authenticate(request)
+    notice_id = _notice_id(request, api)
+    now = datetime.fromtimestamp(api.clock(), tz=UTC)
+    withdrawn, _promoted = await registrations.cancel(api.requests.sessions, notice_id,
+                                                      session.person_id, now)
+    if not withdrawn:
+        raise ApiError(404, "not_found", api.tr("You have not signed up for this notice."))
+    return json_response({"signup": "cancelled"})
+
+
 def _summary(stored: archive.StoredResult) -> dict[str, Any]:
     return {"id": stored.submission_id, "submitted_at": stored.submitted_at.isoformat(),
             "enterprise_name": stored.enterprise_name, "credit_code": stored.credit_code,
@@ -462,4 +517,7 @@ def add_mp_routes(app: web.Application) -> None:
     api.router.add_get("/results", results)
     api.router.add_get("/results/{id}", result_detail)
     api.router.add_post("/subscriptions", subscriptions)
+    api.router.add_get("/notices", upcoming_notices)
+    api.router.add_post("/notices/{id}/signup", sign_up)
+    api.router.add_delete("/notices/{id}/signup", withdraw)
     app.add_subapp(PREFIX, api)

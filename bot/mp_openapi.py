@@ -161,6 +161,22 @@ SCHEMAS: dict[str, Any] = {
                        "industry": {"type": "string"},
                        "industry_division": {"type": "string", "nullable": True},
                        "employees": {"type": "integer", "nullable": True}}}}},
+    "Notices": {"type": "object", "required": ["notices"], "properties": {"notices": {
+        "type": "array", "items": {"type": "object", "required": [
+            "id", "kind", "title", "body", "starts_at", "signup"], "properties": {
+            "id": {"type": "integer"}, "kind": {"type": "string"},
+            "title": {"type": "string"}, "body": {"type": "string"}, "starts_at": _TIME,
+            "ends_at": {**_TIME, "nullable": True},
+            "place": {"type": "string", "nullable": True},
+            "link": {"type": "string", "nullable": True},
+            "capacity": {"type": "integer", "nullable": True},
+            "signup_deadline": {**_TIME, "nullable": True},
+            "signup": {"type": "string", "nullable": True,
+                       "enum": ["registered", "waitlisted", "cancelled", None]}}}}}},
+    "SignUp": {"type": "object", "required": ["signup"], "properties": {
+        "signup": {"type": "string", "enum": ["registered", "waitlisted", "cancelled"]},
+        "position": {"type": "integer", "nullable": True,
+                     "description": "place on the waiting list"}}},
     "Questionnaire": {
         "type": "object",
         "required": ["indicator_set", "profile", "dimensions", "questions", "scenes",
@@ -206,6 +222,11 @@ def openapi_document() -> dict[str, Any]:
     start = _op("Start a draft (or get the one in progress)",
                 (201, "DraftEnvelope", "Started."), (*_AUTHED, *_WITH_BODY, 409), body="Version")
     start["responses"]["200"] = _json(_ref("DraftEnvelope"), "A draft was in progress already.")
+    signup = _op("Sign up (capacity full: the waiting list)",
+                 (201, "SignUp", "Signed up."), (*_AUTHED, 404, 409),
+                 parameters=[_path_param("id", "notice id")])
+    signup["responses"]["200"] = _json(_ref("SignUp"), "Signed up already.")
+    signup["responses"]["409"] = _json(_ref("Error"), "Sign-up is closed.")
     return {
         "openapi": "3.0.3",
         "info": {"title": "sme-dx-bot mini-program API", "version": "1",
@@ -262,6 +283,15 @@ def openapi_document() -> dict[str, Any]:
                 "One result with scores, level, gap, suggestions and the change since the "
                 "previous one", (200, "Result", "The result."), (*_AUTHED, 404),
                 parameters=[_path_param("id", "result id from the list")])},
+            f"{PREFIX}/notices": {"get": _op(
+                "Trainings and events ahead that concern the person, with their sign-up",
+                (200, "Notices", "The notices."), _AUTHED)},
+            f"{PREFIX}/notices/{{id}}/signup": {
+                "post": signup,
+                "delete": _op("Withdraw a sign-up (the first on the waiting list moves up)",
+                              (200, "SignUp", "Withdrawn."), (*_AUTHED, 404),
+                              parameters=[_path_param("id", "notice id")]),
+            },
             f"{PREFIX}/subscriptions": {"post": _op(
                 "Record what wx.requestSubscribeMessage returned (each accept allows one "
                 "notice of that template)", (200, "Consents", "Sends allowed per template."),

@@ -19,7 +19,7 @@ from bot.admin_api import notice_view
 from bot.config import Settings
 from flows.i18n import Translator
 from flows.indicators import DEFAULT_SET_ID, builtin_sets
-from flows.notices import Audience, parse_audience, parse_notice
+from flows.notices import Audience, parse_notice
 from flows.problems import Problem
 from flows.profile import builtin_reference
 from flows.results import json_default
@@ -106,9 +106,7 @@ async def _act(args: argparse.Namespace, sessions: Sessions, tr: Translator) -> 
               file=sys.stderr)
         return 1
     if action in ("show", "preview"):
-        problems: list[Problem] = []
-        audience: Audience = parse_audience(stored.audience, reference, max_level=max_level,
-                                            problems=problems)
+        audience = Audience.from_data(stored.audience)
         size = await notices.count_audience(sessions, audience)
         _print(notice_view(stored, size) if action == "show" else {"audience_size": size})
         return 0

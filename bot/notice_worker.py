@@ -23,9 +23,7 @@ from typing import Any
 
 from bot.wechat_api import WeChatAPIError, WeChatClient, WeChatUnavailable
 from flows.i18n import Translator
-from flows.notices import Recipient, Skip, choose_channel, parse_audience
-from flows.problems import Problem
-from flows.profile import ProfileReference
+from flows.notices import Audience, Recipient, Skip, choose_channel
 from storage import consents, deliveries, notices
 from storage.archive import Sessions
 from storage.notice_queue import Entry, NoticeQueue
@@ -49,16 +47,14 @@ class NoticeChannels:
 
 class NoticeWorker:
     def __init__(self, sessions: Sessions, queue: NoticeQueue, channels: NoticeChannels,
-                 reference: ProfileReference, tr: Translator, *, name: str, max_level: int,
-                 concurrency: int = 16, resend_unknown: bool = True, batch: int = 500,
-                 stale_after: float = 60.0, clock: Callable[[], float] = time.time) -> None:
+                 tr: Translator, *, name: str, concurrency: int = 16,
+                 resend_unknown: bool = True, batch: int = 500, stale_after: float = 60.0,
+                 clock: Callable[[], float] = time.time) -> None:
         self.sessions = sessions
         self.queue = queue
         self.channels = channels
-        self.reference = reference
         self.tr = tr
         self.name = name
-        self.max_level = max_level
         self.resend_unknown = resend_unknown
         self.batch = batch
         self.stale_after = stale_after
@@ -86,9 +82,7 @@ class NoticeWorker:
         after, done = await notices.plan_progress(self.sessions, notice.id)
         if done:
             return 0
-        problems: list[Problem] = []
-        audience = parse_audience(notice.audience, self.reference, max_level=self.max_level,
-                                  problems=problems)
+        audience = Audience.from_data(notice.audience)
         queued = 0
         async for members in notices.stream_audience(self.sessions, audience, batch=self.batch,
                                                      after=after):
@@ -253,10 +247,9 @@ class NoticeWorker:
                 await asyncio.sleep(1)
 
 
-def build_worker(sessions: Sessions, redis: Any, channels: NoticeChannels,
-                 reference: ProfileReference, tr: Translator, *, max_level: int,
+def build_worker(sessions: Sessions, redis: Any, channels: NoticeChannels, tr: Translator, *,
                  resend_unknown: bool, stale_after: float) -> NoticeWorker:
     """The worker as `dxbot serve` and `dxbot worker` run it."""
-    return NoticeWorker(sessions, NoticeQueue(redis), channels, reference, tr,
-                        name=f"{socket.gethostname()}-{os.getpid()}", max_level=max_level,
+    return NoticeWorker(sessions, NoticeQueue(redis), channels, tr,
+                        name=f"{socket.gethostname()}-{os.getpid()}",
                         resend_unknown=resend_unknown, stale_after=stale_after)

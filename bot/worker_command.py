@@ -13,8 +13,6 @@ from bot.app import wechat_client
 from bot.config import Settings
 from bot.notice_worker import NoticeChannels, build_worker
 from bot.translations import translator
-from flows.indicators import DEFAULT_SET_ID, builtin_sets
-from flows.profile import builtin_reference
 from storage.db import create_engine, migrate, session_factory
 from storage.redis_server import open_redis
 
@@ -43,9 +41,7 @@ async def _run(settings: Settings) -> int:
                               settings.miniapp_secret),
                 settings.notice_oa_template or None, settings.notice_mp_template or None)
             worker = build_worker(
-                session_factory(engine), redis, channels, builtin_reference(),
-                translator(settings.locale),
-                max_level=len(builtin_sets()[DEFAULT_SET_ID].level_rules),
+                session_factory(engine), redis, channels, translator(settings.locale),
                 resend_unknown=settings.notice_resend_unknown,
                                       stale_after=settings.notice_stale_seconds)
             log.info("notice worker %s started", worker.name)

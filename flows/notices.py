@@ -34,6 +34,16 @@ class Audience:
     statuses: tuple[Status, ...] = ()
     credit_codes: tuple[str, ...] = ()
 
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Audience:
+        """The inverse of `as_data`, for filters stored after `parse_audience` checked them."""
+        def items(name: str) -> tuple[Any, ...]:
+            return tuple(data.get(name) or ())
+        return cls(cities=items("cities"), counties=items("counties"),
+                   industries=items("industries"), level_min=data.get("level_min"),
+                   level_max=data.get("level_max"), statuses=items("statuses"),
+                   credit_codes=items("credit_codes"))
+
     def as_data(self) -> dict[str, Any]:
         return {"cities": list(self.cities), "counties": list(self.counties),
                 "industries": list(self.industries), "level_min": self.level_min,

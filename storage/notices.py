@@ -205,3 +205,19 @@ async def save_plan_progress(sessions: Sessions, notice_id: int, planned_until: 
         await session.execute(update(Notice).where(Notice.id == notice_id).values(
             planned_until=planned_until, planned=done))
         await session.commit()
+
+
+async def upcoming_for(sessions: Sessions, person_id: str, now: datetime,
+                       audience_of: Any) -> list[StoredNotice]:
+    """Notices not cancelled and not started yet whose audience includes `person_id`
+    (`audience_of` turns a stored notice's filters back into an `Audience`)."""
+    async with sessions() as session:
+        rows = list(await session.scalars(select(Notice).where(
+            Notice.status.in_(("scheduled", "sending", "sent")), Notice.starts_at > now)
+            .order_by(Notice.starts_at, Notice.id).limit(50)))
+        found = []
+        for row in rows:
+            query = audience_query(audience_of(row.audience)).where(Person.id == person_id)
+            if (await session.execute(query.limit(1))).first() is not None:
+                found.append(_stored(row))
+        return found

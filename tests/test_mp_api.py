@@ -363,3 +363,42 @@ async def test_the_openapi_document_covers_every_route(server: TestServer) -> No
     documented = {(method, path) for path, item in document["paths"].items()
                   for method in item}
     assert routes == documented
+
+
+async def test_notices_and_sign_up_with_a_waiting_list(client: MakeClient,
+                                                       empty_database: EmptyDatabase) -> None:
+    from datetime import UTC, datetime
+
+    from flows.notices import NoticeSpec, parse_notice
+    from flows.profile import builtin_reference
+    from storage import notices
+    from storage.archive import touch_person
+
+    engine = empty_database.engine()
+    try:
+        sessions = session_factory(engine)
+        now = datetime.now(UTC)
+        for openid in ("mp-ann", "mp-bob"):
+            await touch_person(sessions, f"mp:{openid}", "mp", openid, now)
+        spec = parse_notice({"kind": "training", "title": "提升培训", "body": "名额一个。",
+                             "starts_at": "2099-12-10T09:00:00+08:00", "capacity": 1},
+                            builtin_reference(), max_level=4)
+        assert isinstance(spec, NoticeSpec)
+        stored = await notices.create_notice(sessions, spec, now)
+        await notices.change_status(sessions, stored.id, "scheduled", now, send_at=now)
+    finally:
+        await engine.dispose()
+    ann, bob = await client("mp-ann"), await client("mp-bob")
+    listed = await ann.ok("GET", "/api/mp/notices")
+    assert [(n["id"], n["signup"]) for n in listed["notices"]] == [(stored.id, None)]
+    path = f"/api/mp/notices/{stored.id}/signup"
+    assert await ann.ok("POST", path, None, 201) == {"signup": "registered", "position": None}
+    assert await ann.ok("POST", path) == {"signup": "registered", "position": None}
+    assert await bob.ok("POST", path, None, 201) == {"signup": "waitlisted", "position": 1}
+    assert await ann.ok("DELETE", path) == {"signup": "cancelled"}
+    bob_view = await bob.ok("GET", "/api/mp/notices")
+    assert bob_view["notices"][0]["signup"] == "registered"  # moved up
+    status, error = await ann.call("DELETE", path)
+    assert status == 404 and error["error"]["code"] == "not_found"
+    status, error = await ann.call("POST", "/api/mp/notices/999/signup")
+    assert status == 404

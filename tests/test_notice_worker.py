@@ -49,8 +49,8 @@ class Setup:
         oa = WeChatClient(self.http, self.redis, base=self.base, appid=OA, secret=OA_SECRET)
         mp = WeChatClient(self.http, self.redis, base=self.base, appid=MINI, secret=MINI_SECRET)
         return NoticeWorker(self.sessions, self.queue,
-                            NoticeChannels(oa, mp, oa_template, MP_TEMPLATE), REFERENCE,
-                            translator("zh_CN"), name=f"w{next(self.names)}", max_level=4,
+                            NoticeChannels(oa, mp, oa_template, MP_TEMPLATE),
+                            translator("zh_CN"), name=f"w{next(self.names)}",
                             resend_unknown=resend, stale_after=stale_after)
 
     async def person(self, channel: str, openid: str, *, subscribed: bool = True,
