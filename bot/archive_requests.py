@@ -17,15 +17,17 @@ from flows.conversation import (
     Completion,
     LoadResults,
     LookupArchive,
+    NoticeOptOutSet,
     Request,
     ResultsLoaded,
+    SetNoticeOptOut,
     SetSubscription,
     Submit,
     Submitted,
     SubscriptionSet,
 )
 from flows.state import PastResult
-from storage import archive
+from storage import archive, notices
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,10 @@ class ArchiveRequests:
         if isinstance(request, LoadResults):
             results = await archive.latest_results(sessions, subject_id=who.subject_id, limit=2)
             return ResultsLoaded(tuple(past_result(r) for r in results))
+        if isinstance(request, SetNoticeOptOut):
+            await self.touch(who)  # the person exists from now on
+            await notices.set_opt_out(sessions, who.person_id, request.opted_out)
+            return NoticeOptOutSet(request.opted_out)
         assert isinstance(request, SetSubscription)
         await archive.set_subscribed(sessions, who.person_id, who.channel, who.openid,
                                      request.subscribed,

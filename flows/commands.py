@@ -27,6 +27,8 @@ class Command(Enum):
     MORE = "more"
     CONFIRM = "confirm"
     CANCEL = "cancel"
+    NOTICES_OFF = "notices_off"
+    NOTICES_ON = "notices_on"
 
 
 KEYWORDS: dict[Command, frozenset[str]] = {
@@ -43,6 +45,8 @@ KEYWORDS: dict[Command, frozenset[str]] = {
     Command.CONFIRM: frozenset({"确认", "确定", "是", "是的", "好", "好的", "对", "y", "yes",
                                 "ok"}),
     Command.CANCEL: frozenset({"取消", "否", "不", "不是", "不用", "n", "no"}),
+    Command.NOTICES_OFF: frozenset({"退订通知", "取消订阅", "退订"}),
+    Command.NOTICES_ON: frozenset({"订阅通知", "恢复通知", "订阅"}),
 }
 _BY_WORD = {word: command for command, words in KEYWORDS.items() for word in words}
 _EDIT = re.compile(r"(?:修改|改|edit)\s*(?:第\s*)?([0-9]{1,2}|[a-z][0-9]{1,2})\s*题?",

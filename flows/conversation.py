@@ -107,7 +107,14 @@ class SetSubscription:
     subscribed: bool
 
 
-Request: TypeAlias = LookupArchive | Submit | LoadResults | SetSubscription
+@dataclass(frozen=True, slots=True)
+class SetNoticeOptOut:
+    """退订通知 (True) / 订阅通知 (False): training and event notices for this person."""
+
+    opted_out: bool
+
+
+Request: TypeAlias = LookupArchive | Submit | LoadResults | SetSubscription | SetNoticeOptOut
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +144,13 @@ class SubscriptionSet:
     subscribed: bool
 
 
-Completion: TypeAlias = ArchiveFound | Submitted | RequestFailed | ResultsLoaded | SubscriptionSet
+@dataclass(frozen=True, slots=True)
+class NoticeOptOutSet:
+    opted_out: bool
+
+
+Completion: TypeAlias = (ArchiveFound | Submitted | RequestFailed | ResultsLoaded
+                         | SubscriptionSet | NoticeOptOutSet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +213,9 @@ def resume(ctx: Context, state: State, completion: Completion) -> Outcome:
         if isinstance(completion.request, LookupArchive):  # go on; the submission upserts anyway
             return resume(ctx, state, ArchiveFound(None))
         return _reply(ctx, state, messages.unavailable(ctx))
+    if isinstance(completion, NoticeOptOutSet):
+        return _reply(ctx, state, messages.notices_choice(ctx, state.draft,
+                                                          opted_out=completion.opted_out))
     if isinstance(completion, ResultsLoaded):
         if not completion.results:
             return _reply(ctx, state, messages.no_results(ctx, draft))
@@ -254,6 +270,8 @@ def _command(ctx: Context, state: State, parsed: Parsed, inbound: Inbound) -> Ou
         return _reply(ctx, state, messages.help_text(ctx, draft))
     if command is Command.RESULT:
         return Outcome(state, None, LoadResults())
+    if command in (Command.NOTICES_OFF, Command.NOTICES_ON):
+        return Outcome(state, None, SetNoticeOptOut(command is Command.NOTICES_OFF))
     if command is Command.START and draft is None:
         return _start(ctx, state, inbound)
     if draft is None:

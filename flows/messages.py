@@ -261,10 +261,22 @@ def help_text(ctx: Context, draft: Draft | None) -> str:
              _("重新开始: discard the answers and start again"),
              _("提交: submit after the review"),
              _("结果: your latest result"),
-             _("更多: the rest of a long message")]
+             _("更多: the rest of a long message"),
+             _("退订通知 / 订阅通知: stop / receive training and event notices")]
     if draft is not None:
         lines.append(_("You are at {where}.").format(where=_position(ctx, draft)))
     return "\n".join(lines)
+
+
+def notices_choice(ctx: Context, draft: Draft | None, *, opted_out: bool) -> str:
+    _ = ctx.tr.gettext
+    text = (_("You will no longer receive training and event notices (reminders of your own "
+              "sign-ups still come). Reply 订阅通知 to receive them again.") if opted_out
+            else _("You will receive training and event notices again."))
+    if draft is not None:
+        text += "\n" + _("You are at {where}: reply 继续 to see it again.").format(
+            where=_position(ctx, draft))
+    return text
 
 
 def started(ctx: Context, iset: IndicatorSet) -> str:

@@ -558,3 +558,21 @@ async def test_the_last_contact_is_recorded_for_customer_service_messages(
     async with sessions_on() as session:
         person = await session.get(Person, person_id(owner.openid))
         assert person is not None and person.last_message_at is not None
+
+
+async def test_owners_can_stop_and_restart_notices(deploy: Deploy, sessions_on: Any,
+                                                   redis_client: aioredis.Redis) -> None:
+    bot = await deploy()
+    owner = bot.owner("o-quiet")
+    await owner.start_with_profile(credit_code(11))
+    before = await draft_of(redis_client, owner.openid)
+    off = await owner.say("退订通知")
+    assert "订阅通知" in off and "第 1/31 题" in off
+    async with sessions_on() as session:
+        person = await session.get(Person, person_id(owner.openid))
+        assert person is not None and person.notices_opt_out
+    assert "重新收到" in await owner.say("订阅通知")
+    async with sessions_on() as session:
+        person = await session.get(Person, person_id(owner.openid))
+        assert person is not None and not person.notices_opt_out
+    assert await draft_of(redis_client, owner.openid) == before  # the questionnaire is untouched
