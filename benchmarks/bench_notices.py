@@ -13,14 +13,10 @@ import argparse
 import asyncio
 import os
 import resource
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,6 +26,7 @@ if str(ROOT) not in sys.path:  # also works without the editable install
 
 import aiohttp  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
+from bench_oa import free_port, redis_server, wait_port  # noqa: E402  (same folder)
 from sqlalchemy import insert  # noqa: E402
 
 from bot.notice_worker import NoticeChannels, NoticeWorker  # noqa: E402
@@ -46,43 +43,6 @@ OA, SECRET, TEMPLATE = "wxbenchnotice00001", "bench-secret", "tmpl-bench"
 SENDS_BUDGET = 1000.0
 NOTICE = {"kind": "training", "title": "数字化普及培训", "body": "面向企业负责人。",
           "starts_at": "2026-12-10T09:00:00+08:00", "place": "济南"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
-
-
-@contextmanager
-def redis_server(url: str | None) -> Iterator[str]:
-    """`url`, or a private throwaway redis-server on a free port."""
-    if url:
-        yield url
-        return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        sys.exit("redis-server not found: install it, or give --redis-url")
-    port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save",
-                                "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    try:
-        wait_port(port)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 async def seed(sessions: object, count: int, http: aiohttp.ClientSession, fake: str) -> None:

@@ -16,7 +16,14 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.json_api import ApiError, json_errors, json_response, problems_error, read_object
+from bot.json_api import (
+    ApiError,
+    json_errors,
+    json_response,
+    path_id,
+    problems_error,
+    read_object,
+)
 from flows.i18n import Translator
 from flows.notices import Audience, NoticeSpec, parse_notice
 from flows.profile import ProfileReference
@@ -60,13 +67,6 @@ def _admin(request: web.Request) -> AdminAPI:
     return admin
 
 
-def _notice_id(request: web.Request, admin: AdminAPI) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise ApiError(404, "not_found", admin.tr.gettext("There is no such notice."))
-    return int(raw)
-
-
 def notice_view(notice: notices.StoredNotice, audience_size: int | None = None,
                 ) -> dict[str, Any]:
     view = asdict(notice)
@@ -108,9 +108,10 @@ async def listing(request: web.Request) -> web.Response:
 
 
 async def _stored(request: web.Request, admin: AdminAPI) -> notices.StoredNotice:
-    stored = await notices.get_notice(admin.sessions, _notice_id(request, admin))
+    missing = admin.tr.gettext("There is no such notice.")
+    stored = await notices.get_notice(admin.sessions, path_id(request, "id", missing))
     if stored is None:
-        raise ApiError(404, "not_found", admin.tr.gettext("There is no such notice."))
+        raise ApiError(404, "not_found", missing)
     return stored
 
 

@@ -65,6 +65,14 @@ async def read_object(request: web.Request, tr: Translator) -> dict[str, Any]:
     return data
 
 
+def path_id(request: web.Request, name: str, not_found: str) -> int:
+    """A numeric id from the path; 404 with `not_found` for anything else."""
+    raw = request.match_info[name]
+    if not raw.isdigit() or len(raw) > 12:
+        raise ApiError(404, "not_found", not_found)
+    return int(raw)
+
+
 def problems_error(problems: list[Problem], tr: Translator) -> ApiError:
     """422 naming the first problem's field, with every problem listed."""
     first = problems[0]

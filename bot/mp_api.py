@@ -23,7 +23,14 @@ from typing import Any
 from aiohttp import web
 
 from bot.archive_requests import ArchiveRequests, Who
-from bot.json_api import ApiError, json_errors, json_response, problems_error, read_object
+from bot.json_api import (
+    ApiError,
+    json_errors,
+    json_response,
+    path_id,
+    problems_error,
+    read_object,
+)
 from bot.wechat_api import CodeSession, WeChatAPIError, WeChatUnavailable
 from flows import draft_edits
 from flows.indicators import IndicatorSet
@@ -420,17 +427,10 @@ async def upcoming_notices(request: web.Request) -> web.Response:
         "signup": states[n.id]} for n in found]})
 
 
-def _notice_id(request: web.Request, api: MiniProgramAPI) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise ApiError(404, "not_found", api.tr("There is no such notice."))
-    return int(raw)
-
-
 async def sign_up(request: web.Request) -> web.Response:
     api = _api(request)
     session = await api.authenticate(request)
-    notice_id = _notice_id(request, api)
+    notice_id = path_id(request, "id", api.tr("There is no such notice."))
     now = datetime.fromtimestamp(api.clock(), tz=UTC)
     found = await registrations.sign_up(api.requests.sessions, notice_id, session.person_id, now)
     if found.outcome == "not_found":
@@ -444,7 +444,7 @@ async def sign_up(request: web.Request) -> web.Response:
 async def withdraw(request: web.Request) -> web.Response:
     api = _api(request)
     session = await api.authenticate(request)
-    notice_id = _notice_id(request, api)
+    notice_id = path_id(request, "id", api.tr("There is no such notice."))
     now = datetime.fromtimestamp(api.clock(), tz=UTC)
     withdrawn, _promoted = await registrations.cancel(api.requests.sessions, notice_id,
                                                       session.person_id, now)
