@@ -79,9 +79,7 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
             if settings.notice_worker:
                 channels = NoticeChannels(oa_api, mp_api, settings.notice_oa_template or None,
                                           settings.notice_mp_template or None)
-                worker = build_worker(requests.sessions, redis, channels, ctx.tr,
-                                      resend_unknown=settings.notice_resend_unknown,
-                                      stale_after=settings.notice_stale_seconds)
+                worker = build_worker(requests.sessions, redis, channels, ctx.tr, settings)
                 app[WORKER_TASK] = asyncio.create_task(worker.run(stop))
             yield
         finally:

@@ -69,6 +69,10 @@ class Settings:
     notice_mp_template: str = ""  # mini-program subscribe-message template id for notices
     notice_resend_unknown: bool = True  # a send cut off by a crash: send again (or "unknown")
     notice_stale_seconds: int = 60  # a send unfinished this long belongs to a dead worker
+    notice_concurrency: int = 16  # sends in flight per worker (what a crash can leave unknown)
+    notice_rate: int = 0  # sends per second, shared by all workers (0: no limit of ours)
+    notice_remind_seconds: int = 86400  # reminders to registrants this long before the start
+    notice_pause_seconds: int = 3600  # after WeChat's 45009 (quota), wait this long
     locale: str = "zh_CN"
 
     def __repr__(self) -> str:
@@ -136,6 +140,13 @@ def load_settings(
         notice_resend_unknown=parse("NOTICE_RESEND_UNKNOWN", Settings.notice_resend_unknown,
                                     _check_bool),
         notice_stale_seconds=parse("NOTICE_STALE_SECONDS", Settings.notice_stale_seconds,
+                                   _check_seconds),
+        notice_concurrency=parse("NOTICE_CONCURRENCY", Settings.notice_concurrency,
+                                 _whole_number(1, 256)),
+        notice_rate=parse("NOTICE_RATE", Settings.notice_rate, _whole_number(0, 99999)),
+        notice_remind_seconds=parse("NOTICE_REMIND_SECONDS", Settings.notice_remind_seconds,
+                                    _whole_number(0, 30 * 86400)),
+        notice_pause_seconds=parse("NOTICE_PAUSE_SECONDS", Settings.notice_pause_seconds,
                                    _check_seconds),
         locale=parse("LOCALE", Settings.locale, _check_locale),
     )
@@ -215,6 +226,15 @@ def _check_seconds(var: str, value: str) -> int:
     if seconds < 1:
         raise ConfigError(var, f"must be a whole number of seconds (1 to 99999), got {value!r}")
     return seconds
+
+
+def _whole_number(low: int, high: int) -> Callable[[str, str], int]:
+    def check(var: str, value: str) -> int:
+        number = int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else -1
+        if not low <= number <= high:
+            raise ConfigError(var, f"must be a whole number from {low} to {high}, got {value!r}")
+        return number
+    return check
 
 
 def _check_bool(var: str, value: str) -> bool:

@@ -1,11 +1,14 @@
-"""Sends notices: plans each due campaign into per-recipient deliveries on the queue, and sends
-them through the channel WeChat permits, once per person.
+"""Sends notices: plans each due campaign into per-recipient deliveries on the queue, sends them
+through the channel WeChat permits, once per person, and sends each registrant's own messages
+(the reminder before the start, a promotion from the waiting list, a cancellation).
 
 Several workers (processes, machines) share the work through the queue's consumer group. The
 delivery record decides who sends (queued -> sending is a compare-and-set), so an entry read
 twice never sends twice. A worker that dies mid-send leaves at most `concurrency` deliveries in
 `sending`; the next recovery pass treats them by policy: send again (default: a duplicate notice
-is better than a missed training) or record them as `unknown`.
+is better than a missed training) or record them as `unknown`. WeChat's 45009 (quota reached)
+pauses the notice: its entries are dropped from the queue while the records stay queued, and
+the worker that resumes it queues them again. All workers draw from one shared send rate.
 """
 
 from __future__ import annotations
@@ -16,23 +19,27 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.config import Settings
 from bot.wechat_api import WeChatAPIError, WeChatClient, WeChatUnavailable
 from flows.i18n import Translator
 from flows.notices import Audience, Recipient, Skip, choose_channel
-from storage import consents, deliveries, notices
+from storage import consents, deliveries, notices, registrations
 from storage.archive import Sessions
 from storage.notice_queue import Entry, NoticeQueue
+from storage.send_rate import SendRate
 
 log = logging.getLogger(__name__)
 
 CHINA_TIME = timedelta(hours=8)
 RETRIABLE = frozenset({-1})
+QUOTA_REACHED = 45009
 MAX_ATTEMPTS = 3
+THING_MAX = 20  # WeChat: a template's thing field holds 20 characters
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,8 @@ class NoticeWorker:
     def __init__(self, sessions: Sessions, queue: NoticeQueue, channels: NoticeChannels,
                  tr: Translator, *, name: str, concurrency: int = 16,
                  resend_unknown: bool = True, batch: int = 500, stale_after: float = 60.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 remind_before: float = 86400.0, pause_seconds: float = 3600.0,
+                 rate: SendRate | None = None, clock: Callable[[], float] = time.time) -> None:
         self.sessions = sessions
         self.queue = queue
         self.channels = channels
@@ -58,6 +66,9 @@ class NoticeWorker:
         self.resend_unknown = resend_unknown
         self.batch = batch
         self.stale_after = stale_after
+        self.remind_before = remind_before  # 0: no reminders
+        self.pause_seconds = pause_seconds
+        self.rate = rate
         self.clock = clock
         self.concurrency = concurrency
 
@@ -96,39 +107,97 @@ class NoticeWorker:
         await notices.save_plan_progress(self.sessions, notice.id, after, done=True)
         return queued
 
+    async def plan_reminders(self) -> list[int]:
+        if self.remind_before <= 0:
+            return []
+        return await notices.plan_reminders(self.sessions, self.now(),
+                                            timedelta(seconds=self.remind_before))
+
+    async def resume_paused(self) -> int:
+        """Queue again what paused notices still owe, once their pause is over."""
+        resumed = 0
+        for notice_id in await notices.resume_due(self.sessions, self.now()):
+            log.info("notice %d resumes after its pause", notice_id)
+            async for persons in deliveries.queued_of(self.sessions, notice_id,
+                                                      batch=self.batch):
+                await self.queue.add(notice_id, persons)
+                resumed += len(persons)
+        return resumed
+
     # --- sending ---
 
-    async def process(self, entries: list[Entry]) -> None:
-        """Send what `entries` name, `concurrency` at a time: claim a chunk (one statement),
-        send it concurrently, record the outcomes (one transaction), acknowledge. A crash
-        leaves at most one chunk in `sending`."""
+    async def process(self, entries: Sequence[Entry]) -> None:
+        """Send what the queue's `entries` name, `concurrency` at a time: claim a chunk (one
+        statement), send it concurrently, record the outcomes (one transaction), acknowledge.
+        A crash leaves at most one chunk in `sending`."""
         by_notice: dict[int, list[Entry]] = {}
         for entry in entries:
-            by_notice.setdefault(entry[1], []).append(entry)
+            by_notice.setdefault(entry.notice_id, []).append(entry)
         for notice_id, group in by_notice.items():
             notice = await notices.get_notice(self.sessions, notice_id)
             for start in range(0, len(group), self.concurrency):
                 chunk = group[start:start + self.concurrency]
-                await self._chunk(notice_id, notice, chunk)
+                if notice is not None and notice.paused(self.now()):
+                    # The records stay queued; resume_paused queues them again.
+                    await self.queue.ack([e.entry_id for e in group[start:]])
+                    break
+                paused = await self._chunk(notice_id, "notice", notice,
+                                           [e.person_id for e in chunk])
+                await self.queue.ack([e.entry_id for e in chunk])
+                if paused:
+                    notice = await notices.get_notice(self.sessions, notice_id)
 
-    async def _chunk(self, notice_id: int, notice: notices.StoredNotice | None,
-                     chunk: list[Entry]) -> None:
-        claimed = await deliveries.claim_many(self.sessions, notice_id,
-                                              [person for _e, _n, person in chunk], self.now())
+    async def send_personal(self) -> int:
+        """Registrants' own messages (reminders, promotions, cancellations), straight from
+        their records."""
+        due = await deliveries.personal_due(self.sessions, self.now(),
+                                            limit=self.concurrency * 4)
+        groups: dict[tuple[int, str], list[str]] = {}
+        for notice_id, purpose, person_id in due:
+            groups.setdefault((notice_id, purpose), []).append(person_id)
+        for (notice_id, purpose), persons in groups.items():
+            notice = await notices.get_notice(self.sessions, notice_id)
+            for start in range(0, len(persons), self.concurrency):
+                if await self._chunk(notice_id, purpose, notice,
+                                     persons[start:start + self.concurrency]):
+                    break
+        return len(due)
+
+    async def _chunk(self, notice_id: int, purpose: str, notice: notices.StoredNotice | None,
+                     persons: list[str]) -> bool:
+        """Claim, send and record one chunk; True when WeChat paused the notice (45009)."""
+        if self.rate is not None:
+            await self.rate.acquire(len(persons))
+        claimed = await deliveries.claim_many(self.sessions, notice_id, persons, self.now(),
+                                              purpose=purpose)
         facts = await deliveries.facts_many(self.sessions, claimed, self.channels.mp_template)
-        outcomes = await asyncio.gather(*(self._deliver(notice, person, facts.get(person))
-                                          for person in sorted(claimed)))
-        await deliveries.finish_many(self.sessions, notice_id, outcomes, self.now())
-        again = [o.person_id for o in outcomes if o.status == "queued"]
-        if again:
+        signed_up = ({} if purpose == "notice" else
+                     await registrations.statuses_of(self.sessions, notice_id, claimed))
+        outcomes = await asyncio.gather(*(
+            self._deliver(notice, purpose, person, facts.get(person), signed_up.get(person))
+            for person in sorted(claimed)))
+        await deliveries.finish_many(self.sessions, notice_id, outcomes, self.now(),
+                                     purpose=purpose)
+        paused = any(o.errcode == QUOTA_REACHED for o in outcomes)
+        if paused:
+            until = self.now() + timedelta(seconds=self.pause_seconds)
+            log.warning("WeChat quota reached (45009): notice %d paused until %s", notice_id,
+                        until.isoformat())
+            await notices.pause(self.sessions, notice_id, until, QUOTA_REACHED)
+        again = [o.person_id for o in outcomes
+                 if o.status == "queued" and o.errcode != QUOTA_REACHED]
+        if again and purpose == "notice":  # personal messages are picked from their records
             await self.queue.add(notice_id, again)
-        await self.queue.ack([entry_id for entry_id, _n, _p in chunk])
+        return paused
 
-    async def _deliver(self, notice: notices.StoredNotice | None, person_id: str,
-                       facts: deliveries.PersonFacts | None) -> deliveries.Outcome:
+    async def _deliver(self, notice: notices.StoredNotice | None, purpose: str,
+                       person_id: str, facts: deliveries.PersonFacts | None,
+                       signed_up: str | None) -> deliveries.Outcome:
         Outcome = deliveries.Outcome
-        if notice is None or notice.status == "cancelled":
+        if notice is None or (notice.status == "cancelled" and purpose != "cancelled"):
             return Outcome(person_id, "skipped", reason="cancelled")
+        if purpose in ("reminder", "promoted") and signed_up != "registered":
+            return Outcome(person_id, "skipped", reason="not_registered")
         if facts is None:
             return Outcome(person_id, "skipped", reason="unknown_person")
         last = facts.last_message_at
@@ -139,7 +208,8 @@ class NoticeWorker:
             consents=facts.consents)
         channel = choose_channel(
             recipient, int(self.clock()),
-            template_configured=bool(self.channels.oa and self.channels.oa_template))
+            template_configured=bool(self.channels.oa and self.channels.oa_template),
+            own_reminder=purpose in deliveries.PERSONAL)
         if isinstance(channel, Skip):
             return Outcome(person_id, "skipped", reason=channel.reason)
         if channel == "subscribe":
@@ -148,61 +218,106 @@ class NoticeWorker:
                                                   self.channels.mp_template, self.now()):
                 return Outcome(person_id, "skipped", reason="no_consent")
         try:
-            await self._send(channel, facts.openid, notice)
+            await self._send(channel, facts.openid, notice, purpose)
         except WeChatAPIError as error:
-            return await self._failed(notice.id, person_id, channel, error.errcode)
+            return await self._failed(notice.id, purpose, person_id, channel, error.errcode)
         except WeChatUnavailable:
             # It may or may not have arrived: the unknown-send policy decides.
             return Outcome(person_id, "queued" if self.resend_unknown else "unknown",
                            channel=channel, reason="no_answer")
         return Outcome(person_id, "sent", channel=channel)
 
-    async def _failed(self, notice_id: int, person_id: str, channel: str,
+    async def _failed(self, notice_id: int, purpose: str, person_id: str, channel: str,
                       errcode: int) -> deliveries.Outcome:
         if errcode == 43101 and self.channels.mp_template:
             await consents.revoke_consent(self.sessions, person_id, self.channels.mp_template,
                                           self.now())
-        attempts = await deliveries.attempts(self.sessions, notice_id, person_id)
+        if errcode == QUOTA_REACHED:  # not this person's failure: sent after the pause
+            return deliveries.Outcome(person_id, "queued", channel=channel, errcode=errcode,
+                                      reason="paused")
+        attempts = await deliveries.attempts(self.sessions, notice_id, person_id,
+                                             purpose=purpose)
         if errcode in RETRIABLE and attempts < MAX_ATTEMPTS:
             await asyncio.sleep(min(2.0, 0.1 * 2 ** attempts))  # back off before re-queueing
             return deliveries.Outcome(person_id, "queued", channel=channel, errcode=errcode)
         return deliveries.Outcome(person_id, "failed", channel=channel, errcode=errcode)
 
-    async def _send(self, channel: str, openid: str, notice: notices.StoredNotice) -> None:
+    def _headline(self, notice: notices.StoredNotice, purpose: str) -> str:
         _ = self.tr.gettext
+        if purpose == "reminder":
+            return _("Reminder: {title}").format(title=notice.title)
+        if purpose == "promoted":
+            return _("Registered: {title}").format(title=notice.title)
+        if purpose == "cancelled":
+            return _("Cancelled: {title}").format(title=notice.title)
+        return notice.title
+
+    def _text(self, notice: notices.StoredNotice, purpose: str, start: str, place: str) -> str:
+        """The customer-service message: the whole notice, or the registrant's own news."""
+        _ = self.tr.gettext
+        if purpose == "reminder":
+            lines = [_("Reminder: 【{title}】 you signed up for starts at {start}.").format(
+                title=notice.title, start=start)]
+        elif purpose == "promoted":
+            lines = [_("A place became free: you are now registered for 【{title}】 "
+                       "({start}).").format(title=notice.title, start=start),
+                     _("Reply 取消报名 {number} if you cannot come.").format(number=notice.id)]
+        elif purpose == "cancelled":
+            return _("【{title}】 ({start}) has been cancelled. We apologise for the "
+                     "inconvenience.").format(title=notice.title, start=start)
+        else:
+            lines = [f"【{notice.title}】", notice.body, _("Time: {start}").format(start=start)]
+        if place:
+            lines.append(_("Place: {place}").format(place=place))
+        if purpose == "notice" and self.now() <= (notice.signup_deadline or notice.starts_at):
+            lines.append(_("Reply 报名 {number} to sign up.").format(number=notice.id))
+        return "\n".join(lines)
+
+    async def _send(self, channel: str, openid: str, notice: notices.StoredNotice,
+                    purpose: str) -> None:
         start = (notice.starts_at + CHINA_TIME).strftime("%Y-%m-%d %H:%M")
         place = notice.place or notice.link or ""
+        data = {"thing1": self._headline(notice, purpose)[:THING_MAX], "time2": start,
+                "thing3": place[:THING_MAX]}
         if channel == "template":
             assert self.channels.oa and self.channels.oa_template
-            await self.channels.oa.send_template(
-                openid, self.channels.oa_template,
-                {"thing1": notice.title[:20], "time2": start, "thing3": place[:20]},
-                url=notice.link)
+            await self.channels.oa.send_template(openid, self.channels.oa_template, data,
+                                                 url=notice.link)
         elif channel == "subscribe":
             assert self.channels.mp and self.channels.mp_template
-            await self.channels.mp.send_subscribe(
-                openid, self.channels.mp_template,
-                {"thing1": notice.title[:20], "time2": start, "thing3": place[:20]})
+            await self.channels.mp.send_subscribe(openid, self.channels.mp_template, data)
         else:
             assert self.channels.oa
-            lines = [f"【{notice.title}】", notice.body,
-                     _("Time: {start}").format(start=start)]
-            if place:
-                lines.append(_("Place: {place}").format(place=place))
-            await self.channels.oa.send_custom_text(openid, "\n".join(lines))
+            await self.channels.oa.send_custom_text(
+                openid, self._text(notice, purpose, start, place))
 
     # --- recovery and completion ---
 
     async def recover(self) -> int:
-        """Deliveries a dead worker left in `sending`: by policy, send again or unknown."""
+        """Deliveries a dead worker left in `sending`: by policy, send again or unknown. And
+        campaign records whose queue entries are gone (the queue is empty, yet they wait)."""
         before = self.now() - timedelta(seconds=self.stale_after)
         recovered = 0
-        for notice_id, person_id in await deliveries.stale_sending(self.sessions, before):
+        for notice_id, purpose, person_id in await deliveries.stale_sending(self.sessions,
+                                                                            before):
             if await deliveries.resolve_stale(self.sessions, notice_id, person_id,
-                                              resend=self.resend_unknown, now=self.now()):
+                                              resend=self.resend_unknown, now=self.now(),
+                                              purpose=purpose):
                 recovered += 1
-                if self.resend_unknown:
+                if self.resend_unknown and purpose == "notice":
                     await self.queue.add(notice_id, [person_id])
+        if await self.queue.size() == 0:
+            lost: dict[int, list[str]] = {}
+            for notice_id, person_id in await deliveries.lost_entries(self.sessions, before,
+                                                                      self.now()):
+                lost.setdefault(notice_id, []).append(person_id)
+            for notice_id, persons in lost.items():
+                paused = await notices.get_notice(self.sessions, notice_id)
+                if paused is not None and not paused.paused(self.now()):
+                    log.warning("notice %d: %d queued deliveries had no queue entry; queued "
+                                "again", notice_id, len(persons))
+                    await self.queue.add(notice_id, persons)
+                    recovered += len(persons)
         return recovered
 
     async def complete_finished(self) -> None:
@@ -217,14 +332,18 @@ class NoticeWorker:
 
     async def run_once(self, *, block_ms: int = 1000, count: int = 100) -> int:
         """One round: plan, take over abandoned entries, send what is queued, close campaigns.
-        Returns how many entries were handled."""
+        Returns how many deliveries were handled."""
         await self.plan_due()
+        await self.plan_reminders()
+        await self.resume_paused()
         entries = await self.queue.take_over(self.name, min_idle_ms=int(self.stale_after * 1000),
                                              count=count)
-        entries += await self.queue.read(self.name, count=count, block_ms=block_ms)
+        personal = await self.send_personal()
+        entries += await self.queue.read(self.name, count=count,
+                                         block_ms=0 if personal else block_ms)
         await self.process(entries)
         await self.complete_finished()
-        return len(entries)
+        return len(entries) + personal
 
     async def run(self, stop: asyncio.Event) -> None:
         """Rounds until `stop` is set; a failed round (database or Redis away) is retried."""
@@ -247,9 +366,14 @@ class NoticeWorker:
                 await asyncio.sleep(1)
 
 
-def build_worker(sessions: Sessions, redis: Any, channels: NoticeChannels, tr: Translator, *,
-                 resend_unknown: bool, stale_after: float) -> NoticeWorker:
+def build_worker(sessions: Sessions, redis: Any, channels: NoticeChannels, tr: Translator,
+                 settings: Settings) -> NoticeWorker:
     """The worker as `dxbot serve` and `dxbot worker` run it."""
+    rate = SendRate(redis, settings.notice_rate) if settings.notice_rate else None
     return NoticeWorker(sessions, NoticeQueue(redis), channels, tr,
                         name=f"{socket.gethostname()}-{os.getpid()}",
-                        resend_unknown=resend_unknown, stale_after=stale_after)
+                        concurrency=settings.notice_concurrency,
+                        resend_unknown=settings.notice_resend_unknown,
+                        stale_after=settings.notice_stale_seconds,
+                        remind_before=settings.notice_remind_seconds,
+                        pause_seconds=settings.notice_pause_seconds, rate=rate)

@@ -41,9 +41,7 @@ async def _run(settings: Settings) -> int:
                               settings.miniapp_secret),
                 settings.notice_oa_template or None, settings.notice_mp_template or None)
             worker = build_worker(
-                session_factory(engine), redis, channels, translator(settings.locale),
-                resend_unknown=settings.notice_resend_unknown,
-                                      stale_after=settings.notice_stale_seconds)
+                session_factory(engine), redis, channels, translator(settings.locale), settings)
             log.info("notice worker %s started", worker.name)
             await worker.run(stop)
             log.info("notice worker %s stopped", worker.name)

@@ -1,23 +1,32 @@
 """Per-recipient delivery records of notices: the source of truth for "sent once".
 
-A delivery moves queued -> sending -> sent | failed | skipped. Only a compare-and-set from
-queued to sending lets a worker send, so a queue entry delivered twice (after a restart or a
-re-plan) never sends twice. A delivery left in `sending` by a worker that died is `unknown`:
-WeChat gives no idempotency key, so whether it arrived cannot be known.
+A delivery is one message of a notice to one person for one purpose: the campaign's `notice`,
+or a message about the person's own sign-up (`reminder`, `promoted`, `cancelled`). It moves
+queued -> sending -> sent | failed | skipped. Only a compare-and-set from queued to sending lets
+a worker send, so a queue entry delivered twice (after a restart or a re-plan) never sends
+twice. A delivery left in `sending` by a worker that died is `unknown`: WeChat gives no
+idempotency key, so whether it arrived cannot be known.
+
+Campaign deliveries reach the workers through the Redis queue; personal ones are few and are
+picked straight from here (`personal_due`), so whoever records one needs no queue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.archive import Sessions, insert_for
-from storage.models import NoticeDelivery, Person, SubscribeConsent
+from storage.models import Notice, NoticeDelivery, Person, SubscribeConsent
 
 TERMINAL = frozenset({"sent", "failed", "skipped", "unknown"})
+PURPOSES = ("notice", "reminder", "promoted", "cancelled")
+PERSONAL = PURPOSES[1:]  # about a person's own sign-up: these pass an opt-out
 
 
 @dataclass(frozen=True)
@@ -34,63 +43,142 @@ class PersonFacts:
 
 
 async def queue(sessions: Sessions, notice_id: int, person_ids: Iterable[str],
-                now: datetime) -> None:
+                now: datetime, *, purpose: str = "notice") -> None:
     """Record deliveries as queued; existing ones (a re-planned batch) are left as they are."""
-    rows = [{"notice_id": notice_id, "person_id": p, "status": "queued", "attempts": 0,
-             "updated_at": now} for p in person_ids]
-    if not rows:
-        return
     async with sessions() as session:
-        insert = insert_for(session)
-        await session.execute(insert(NoticeDelivery).values(rows).on_conflict_do_nothing(
-            index_elements=[NoticeDelivery.notice_id, NoticeDelivery.person_id]))
+        await queue_in(session, notice_id, person_ids, now, purpose=purpose)
         await session.commit()
 
 
-async def stale_sending(sessions: Sessions, before: datetime,
-                        limit: int = 1000) -> list[tuple[int, str]]:
+async def queue_in(session: AsyncSession, notice_id: int, person_ids: Iterable[str],
+                   now: datetime, *, purpose: str) -> None:
+    """`queue` inside the caller's transaction (a sign-up change and its message together)."""
+    rows = [{"notice_id": notice_id, "purpose": purpose, "person_id": p, "status": "queued",
+             "attempts": 0, "updated_at": now} for p in person_ids]
+    if rows:
+        insert = insert_for(session)
+        await session.execute(insert(NoticeDelivery).values(rows).on_conflict_do_nothing(
+            index_elements=[NoticeDelivery.notice_id, NoticeDelivery.purpose,
+                            NoticeDelivery.person_id]))
+
+
+Key = tuple[int, str, str]  # notice id, purpose, person id
+
+
+async def stale_sending(sessions: Sessions, before: datetime, limit: int = 1000) -> list[Key]:
     """Deliveries stuck in `sending` since before `before`: their worker is gone."""
     async with sessions() as session:
         rows = await session.execute(
-            select(NoticeDelivery.notice_id, NoticeDelivery.person_id)
+            select(NoticeDelivery.notice_id, NoticeDelivery.purpose, NoticeDelivery.person_id)
             .where(NoticeDelivery.status == "sending", NoticeDelivery.updated_at < before)
             .limit(limit))
-        return [(n, p) for n, p in rows]
+        return [(n, k, p) for n, k, p in rows]
+
+
+async def lost_entries(sessions: Sessions, before: datetime, now: datetime, *,
+                       limit: int = 1000) -> list[tuple[int, str]]:
+    """Campaign deliveries queued and untouched since `before`, for a caller who saw the queue
+    empty: their entries are gone (Redis lost its stream). Each one returned is touched, so it
+    comes back at most once per period."""
+    async with sessions() as session:
+        rows = (await session.execute(
+            select(NoticeDelivery.notice_id, NoticeDelivery.person_id)
+            .where(NoticeDelivery.status == "queued", NoticeDelivery.updated_at < before,
+                   NoticeDelivery.purpose == "notice")
+            .order_by(NoticeDelivery.updated_at).limit(limit))).all()
+        found = [(n, p) for n, p in rows]
+        for notice_id, person_id in found:
+            await session.execute(
+                update(NoticeDelivery).where(*_is(notice_id, "notice", person_id),
+                                             NoticeDelivery.status == "queued")
+                .values(updated_at=now))
+        await session.commit()
+        return found
+
+
+async def personal_due(sessions: Sessions, now: datetime, *, limit: int) -> list[Key]:
+    """Queued personal messages (reminders, promotions, cancellations) of notices not paused,
+    oldest first. Claiming them is still a compare-and-set: several workers may see the same."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(NoticeDelivery.notice_id, NoticeDelivery.purpose, NoticeDelivery.person_id)
+            .join(Notice, Notice.id == NoticeDelivery.notice_id)
+            .where(NoticeDelivery.status == "queued", NoticeDelivery.purpose.in_(PERSONAL),
+                   NoticeDelivery.updated_at <= now,
+                   Notice.paused_until.is_(None) | (Notice.paused_until <= now))
+            .order_by(NoticeDelivery.updated_at).limit(limit))
+        return [(n, k, p) for n, k, p in rows]
+
+
+async def queued_of(sessions: Sessions, notice_id: int, *,
+                    batch: int = 1000) -> AsyncIterator[list[str]]:
+    """A campaign's queued recipients in batches (to queue them again after a pause)."""
+    after = ""
+    while True:
+        async with sessions() as session:
+            rows = list(await session.scalars(
+                select(NoticeDelivery.person_id)
+                .where(NoticeDelivery.notice_id == notice_id, NoticeDelivery.purpose == "notice",
+                       NoticeDelivery.status == "queued", NoticeDelivery.person_id > after)
+                .order_by(NoticeDelivery.person_id).limit(batch)))
+        if not rows:
+            return
+        yield rows
+        after = rows[-1]
+
+
+def _is(notice_id: int, purpose: str, person_id: str) -> tuple[Any, ...]:
+    return (NoticeDelivery.notice_id == notice_id, NoticeDelivery.purpose == purpose,
+            NoticeDelivery.person_id == person_id)
 
 
 async def resolve_stale(sessions: Sessions, notice_id: int, person_id: str, *, resend: bool,
-                        now: datetime) -> bool:
+                        now: datetime, purpose: str = "notice") -> bool:
     """A send in flight when its worker died: send again (queued) or record it as unknown."""
     async with sessions() as session:
         result = await session.execute(
             update(NoticeDelivery)
-            .where(NoticeDelivery.notice_id == notice_id, NoticeDelivery.person_id == person_id,
-                   NoticeDelivery.status == "sending")
+            .where(*_is(notice_id, purpose, person_id), NoticeDelivery.status == "sending")
             .values(status="queued" if resend else "unknown", reason="worker_lost",
                     updated_at=now))
         await session.commit()
         return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-async def counts(sessions: Sessions, notice_id: int) -> dict[str, int]:
+async def counts(sessions: Sessions, notice_id: int, *,
+                 purpose: str = "notice") -> dict[str, int]:
     async with sessions() as session:
         rows = await session.execute(
             select(NoticeDelivery.status, func.count())
-            .where(NoticeDelivery.notice_id == notice_id).group_by(NoticeDelivery.status))
+            .where(NoticeDelivery.notice_id == notice_id, NoticeDelivery.purpose == purpose)
+            .group_by(NoticeDelivery.status))
         return {status: int(n) for status, n in rows}
 
 
-async def attempts(sessions: Sessions, notice_id: int, person_id: str) -> int:
+async def counts_by_purpose(sessions: Sessions, notice_id: int) -> dict[str, dict[str, int]]:
+    """Statuses counted per purpose, for the admin's view of a notice."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(NoticeDelivery.purpose, NoticeDelivery.status, func.count())
+            .where(NoticeDelivery.notice_id == notice_id)
+            .group_by(NoticeDelivery.purpose, NoticeDelivery.status))
+        found: dict[str, dict[str, int]] = {}
+        for purpose, status, n in rows:
+            found.setdefault(purpose, {})[status] = int(n)
+        return found
+
+
+async def attempts(sessions: Sessions, notice_id: int, person_id: str, *,
+                   purpose: str = "notice") -> int:
     async with sessions() as session:
         value = (await session.execute(
-            select(NoticeDelivery.attempts).where(NoticeDelivery.notice_id == notice_id,
-                                                  NoticeDelivery.person_id == person_id))
-                 ).scalar_one_or_none()
+            select(NoticeDelivery.attempts).where(*_is(notice_id, purpose, person_id))
+                 )).scalar_one_or_none()
         return int(value or 0)
 
 
 async def claim_many(sessions: Sessions, notice_id: int, person_ids: Iterable[str],
-                     now: datetime) -> set[str]:
+                     now: datetime, *, purpose: str = "notice") -> set[str]:
     """queued -> sending for many at once (one statement); the persons this call got."""
     wanted = list(dict.fromkeys(person_ids))
     if not wanted:
@@ -98,7 +186,7 @@ async def claim_many(sessions: Sessions, notice_id: int, person_ids: Iterable[st
     async with sessions() as session:
         rows = await session.execute(
             update(NoticeDelivery)
-            .where(NoticeDelivery.notice_id == notice_id,
+            .where(NoticeDelivery.notice_id == notice_id, NoticeDelivery.purpose == purpose,
                    NoticeDelivery.person_id.in_(wanted), NoticeDelivery.status == "queued")
             .values(status="sending", attempts=NoticeDelivery.attempts + 1, updated_at=now)
             .returning(NoticeDelivery.person_id))
@@ -136,7 +224,7 @@ class Outcome:
 
 
 async def finish_many(sessions: Sessions, notice_id: int, outcomes: Iterable[Outcome],
-                      now: datetime) -> None:
+                      now: datetime, *, purpose: str = "notice") -> None:
     """sending -> each outcome's status, in one transaction (one statement per kind)."""
     groups: dict[tuple[str, str | None, int | None, str | None], list[str]] = {}
     for o in outcomes:
@@ -147,7 +235,7 @@ async def finish_many(sessions: Sessions, notice_id: int, outcomes: Iterable[Out
         for (status, channel, errcode, reason), persons in groups.items():
             await session.execute(
                 update(NoticeDelivery)
-                .where(NoticeDelivery.notice_id == notice_id,
+                .where(NoticeDelivery.notice_id == notice_id, NoticeDelivery.purpose == purpose,
                        NoticeDelivery.person_id.in_(persons),
                        NoticeDelivery.status == "sending")
                 .values(status=status, channel=channel, errcode=errcode, reason=reason,

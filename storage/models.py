@@ -149,18 +149,27 @@ class Notice(Base):
     # The fan-out's cursor: recipients up to this person id are queued (restarts resume here).
     planned_until: Mapped[str | None] = mapped_column(String(128))
     planned: Mapped[bool] = mapped_column(default=False)
+    # WeChat said 45009 (quota reached): nothing of this notice is sent before this time.
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pause_errcode: Mapped[int | None]
+    # The reminders before the start are queued (once per notice).
+    reminders_planned: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class NoticeDelivery(Base):
-    """One notice to one channel person: queued -> sending -> sent | failed | skipped, or
-    unknown when a worker died during the send (WeChat has no idempotency key)."""
+    """One message of a notice to one channel person: queued -> sending -> sent | failed |
+    skipped, or unknown when a worker died during the send (WeChat has no idempotency key).
+
+    `purpose` says which message: the campaign's `notice`, or one of the person's own sign-up:
+    `reminder` before the start, `promoted` from the waiting list, `cancelled` event."""
 
     __tablename__ = "notice_deliveries"
     __table_args__ = (Index("ix_notice_deliveries_status_updated_at", "status", "updated_at"),)
 
     notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16), primary_key=True, default="notice")
     person_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str | None] = mapped_column(String(16))  # template | subscribe | custom
@@ -182,3 +191,20 @@ class Registration(Base):
     status: Mapped[str] = mapped_column(String(16))  # registered | waitlisted | cancelled
     signed_up_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the waiting list's order
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DraftActivity(Base):
+    """A draft in progress as the archive knows it (the draft itself lives in Redis): which
+    enterprise it is for once the credit code is given, how far it is, when it was last touched.
+    Written at most every few minutes per person; removed when the draft is submitted."""
+
+    __tablename__ = "draft_activity"
+
+    person_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(String(128))
+    draft_id: Mapped[str] = mapped_column(String(64), index=True)
+    credit_code: Mapped[str | None] = mapped_column(String(18), index=True)
+    answered: Mapped[int]
+    total: Mapped[int]
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_active_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,19 +1,24 @@
 """The notice fan-out queue: a Redis Stream with one consumer group shared by every worker.
 
-An entry names one delivery (notice id, person id). Entries are acknowledged after the delivery
-record is final; a worker that dies leaves its entries pending, and another worker takes them
-over (XAUTOCLAIM) once they have been idle long enough. Delivering an entry twice is harmless:
+An entry names one campaign delivery (notice id, person id). Entries are acknowledged after the
+delivery record is final; a worker that dies leaves its entries pending, and another worker takes
+them over (XAUTOCLAIM) once they have been idle long enough. Delivering an entry twice is harmless:
 the delivery record's compare-and-set decides who sends.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-Entry = tuple[str, int, str]  # stream entry id, notice id, person id
+
+class Entry(NamedTuple):
+    entry_id: str
+    notice_id: int
+    person_id: str
 
 
 class NoticeQueue:
@@ -35,6 +40,10 @@ class NoticeQueue:
             for person_id in person_ids:
                 pipe.xadd(self.stream, {"n": str(notice_id), "p": person_id})
             await pipe.execute()
+
+    async def size(self) -> int:
+        """Entries not yet acknowledged (read or not): 0 means nothing is on its way."""
+        return int(await self.redis.xlen(self.stream))
 
     async def read(self, consumer: str, *, count: int, block_ms: int) -> list[Entry]:
         answer = await self.redis.xreadgroup(self.group, consumer, {self.stream: ">"},
@@ -62,4 +71,4 @@ def _entries(items: Iterable[tuple[bytes, dict[bytes, bytes]] | None]) -> Iterab
         if item is None:  # deleted meanwhile
             continue
         entry_id, fields = item
-        yield entry_id.decode(), int(fields[b"n"]), fields[b"p"].decode()
+        yield Entry(entry_id.decode(), int(fields[b"n"]), fields[b"p"].decode())

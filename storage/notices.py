@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.notices import Audience, NoticeSpec
-from storage.archive import Sessions
-from storage.models import Enterprise, Notice, Person, Submission
+from storage.archive import Sessions, insert_for
+from storage.models import Enterprise, Notice, NoticeDelivery, Person, Registration, Submission
+from storage.types import UTCDateTime
 
 # Allowed status changes; anything else is refused.
 TRANSITIONS = {
@@ -46,6 +48,10 @@ class StoredNotice:
     status: str
     send_at: datetime | None
     created_at: datetime
+    paused_until: datetime | None = None
+
+    def paused(self, now: datetime) -> bool:
+        return self.paused_until is not None and self.paused_until > now
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,8 @@ def _stored(row: Notice) -> StoredNotice:
         id=row.id, kind=row.kind, title=row.title, body=row.body, starts_at=row.starts_at,
         ends_at=row.ends_at, place=row.place, link=row.link,
         signup_deadline=row.signup_deadline, capacity=row.capacity, audience=row.audience,
-        status=row.status, send_at=row.send_at, created_at=row.created_at)
+        status=row.status, send_at=row.send_at, created_at=row.created_at,
+        paused_until=row.paused_until)
 
 
 async def create_notice(sessions: Sessions, spec: NoticeSpec, now: datetime) -> StoredNotice:
@@ -110,9 +117,76 @@ async def change_status(sessions: Sessions, notice_id: int, status: str, now: da
         if result.rowcount != 1:  # type: ignore[attr-defined]
             await session.rollback()
             raise NoticeStateError(f"notice {notice_id} changed meanwhile")
+        if status == "cancelled":
+            # Whoever signed up is told, in the same transaction as the cancellation.
+            await _queue_for_registrants(session, notice_id, "cancelled", now,
+                                         ("registered", "waitlisted"))
         await session.commit()
         await session.refresh(row)
         return _stored(row)
+
+
+async def _queue_for_registrants(session: AsyncSession, notice_id: int, purpose: str,
+                                 now: datetime, statuses: tuple[str, ...]) -> None:
+    """One personal message to each registrant in `statuses` (insert-select: one statement
+    whatever their number; a message already queued stays as it is)."""
+    chosen = select(Registration.notice_id, literal(purpose), Registration.person_id,
+                    literal("queued"), literal(0), literal(now, UTCDateTime())).where(
+        Registration.notice_id == notice_id, Registration.status.in_(statuses))
+    insert = insert_for(session)
+    await session.execute(insert(NoticeDelivery).from_select(
+        ["notice_id", "purpose", "person_id", "status", "attempts", "updated_at"], chosen)
+        .on_conflict_do_nothing(index_elements=[NoticeDelivery.notice_id,
+                                                NoticeDelivery.purpose,
+                                                NoticeDelivery.person_id]))
+
+
+async def pause(sessions: Sessions, notice_id: int, until: datetime, errcode: int) -> None:
+    """WeChat refused for quota (45009): send nothing of this notice before `until`."""
+    async with sessions() as session:
+        await session.execute(update(Notice).where(
+            Notice.id == notice_id,
+            (Notice.paused_until.is_(None)) | (Notice.paused_until < until))
+            .values(paused_until=until, pause_errcode=errcode))
+        await session.commit()
+
+
+async def resume_due(sessions: Sessions, now: datetime) -> list[int]:
+    """Paused notices whose pause is over, each taken by exactly one caller (compare-and-set
+    on the pause), who then queues their deliveries again."""
+    async with sessions() as session:
+        rows = (await session.execute(select(Notice.id, Notice.paused_until).where(
+            Notice.paused_until.is_not(None), Notice.paused_until <= now))).all()
+        resumed = []
+        for notice_id, until in rows:
+            result = await session.execute(update(Notice).where(
+                Notice.id == notice_id, Notice.paused_until == until)
+                .values(paused_until=None, pause_errcode=None))
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                resumed.append(notice_id)
+        await session.commit()
+        return resumed
+
+
+async def plan_reminders(sessions: Sessions, now: datetime, before: timedelta) -> list[int]:
+    """Queue the reminder of every notice starting within `before` to its registrants, once
+    per notice (the flag and the messages in one transaction). Returns the notices planned."""
+    async with sessions() as session:
+        due = list(await session.scalars(select(Notice.id).where(
+            Notice.reminders_planned.is_(False), Notice.status.in_(("scheduled", "sending",
+                                                                    "sent")),
+            Notice.starts_at > now, Notice.starts_at <= now + before)))
+        planned = []
+        for notice_id in due:
+            result = await session.execute(update(Notice).where(
+                Notice.id == notice_id, Notice.reminders_planned.is_(False))
+                .values(reminders_planned=True))
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                await _queue_for_registrants(session, notice_id, "reminder", now,
+                                             ("registered",))
+                planned.append(notice_id)
+        await session.commit()
+        return planned
 
 
 async def set_opt_out(sessions: Sessions, person_id: str, opted_out: bool) -> bool:

@@ -2,11 +2,14 @@
 
 Every change starts by updating the notice's row, which takes its write lock on both databases
 (a row lock on PostgreSQL, the database's write lock on SQLite) before anything is counted: two
-people signing up for the last seat at once cannot both get it.
+people signing up for the last seat at once cannot both get it. Only people the notice concerns
+(its audience) can sign up; to anyone else it does not exist. A promotion from the waiting list
+records the promoted person's message in the same transaction, so it is never lost.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -14,8 +17,11 @@ from typing import Any, Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.notices import Audience
+from storage import deliveries
 from storage.archive import Sessions, insert_for
-from storage.models import Notice, Registration
+from storage.models import Notice, Person, Registration
+from storage.notices import audience_query
 
 Outcome = Literal["registered", "waitlisted", "closed", "not_found"]
 
@@ -30,8 +36,14 @@ class SignUp:
 async def _lock_notice(session: AsyncSession, notice_id: int) -> Any:
     result = await session.execute(
         update(Notice).where(Notice.id == notice_id).values(updated_at=Notice.updated_at)
-        .returning(Notice.status, Notice.capacity, Notice.signup_deadline, Notice.starts_at))
+        .returning(Notice.status, Notice.capacity, Notice.signup_deadline, Notice.starts_at,
+                   Notice.audience))
     return result.one_or_none()
+
+
+async def _concerns(session: AsyncSession, audience: dict[str, Any], person_id: str) -> bool:
+    query = audience_query(Audience.from_data(audience)).where(Person.id == person_id)
+    return (await session.execute(query.limit(1))).first() is not None
 
 
 async def _waiting_position(session: AsyncSession, notice_id: int, at: datetime) -> int:
@@ -44,7 +56,9 @@ async def _waiting_position(session: AsyncSession, notice_id: int, at: datetime)
 async def sign_up(sessions: Sessions, notice_id: int, person_id: str, now: datetime) -> SignUp:
     async with sessions() as session:
         notice = await _lock_notice(session, notice_id)
-        if notice is None:
+        if notice is None or notice.status == "draft" or not await _concerns(
+                session, notice.audience, person_id):
+            await session.rollback()
             return SignUp("not_found")
         deadline = notice.signup_deadline or notice.starts_at
         if notice.status == "cancelled" or now > deadline:
@@ -94,6 +108,8 @@ async def cancel(sessions: Sessions, notice_id: int, person_id: str,
                         ).scalar_one_or_none()
             if promoted is not None:
                 await _set_status(session, notice_id, promoted, "registered", now)
+                await deliveries.queue_in(session, notice_id, [promoted], now,
+                                          purpose="promoted")
         await session.commit()
         return True, promoted
 
@@ -123,4 +139,44 @@ async def registrations(sessions: Sessions, notice_id: int) -> dict[str, list[st
         found: dict[str, list[str]] = {}
         for status, person_id in rows:
             found.setdefault(status, []).append(person_id)
+        return found
+
+
+async def statuses_of(sessions: Sessions, notice_id: int,
+                      person_ids: Iterable[str]) -> dict[str, str]:
+    """Each person's sign-up status for one notice (absent: never signed up)."""
+    wanted = list(person_ids)
+    if not wanted:
+        return {}
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Registration.person_id, Registration.status)
+            .where(Registration.notice_id == notice_id, Registration.person_id.in_(wanted)))
+        return {person_id: status for person_id, status in rows}
+
+
+@dataclass(frozen=True)
+class Mine:
+    """A person's sign-up for one notice."""
+
+    status: str  # registered | waitlisted | cancelled
+    position: int | None  # on the waiting list
+
+
+async def mine(sessions: Sessions, notice_ids: Iterable[int],
+               person_id: str) -> dict[int, Mine]:
+    """The person's sign-ups for these notices, with their places on the waiting lists."""
+    wanted = list(notice_ids)
+    if not wanted:
+        return {}
+    async with sessions() as session:
+        rows = (await session.execute(
+            select(Registration.notice_id, Registration.status, Registration.signed_up_at)
+            .where(Registration.notice_id.in_(wanted), Registration.person_id == person_id))
+                ).all()
+        found = {}
+        for notice_id, status, at in rows:
+            position = (await _waiting_position(session, notice_id, at)
+                        if status == "waitlisted" else None)
+            found[notice_id] = Mine(status, position)
         return found

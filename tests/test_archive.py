@@ -100,8 +100,8 @@ async def test_migrate_empty_database_twice(db_engine: AsyncEngine) -> None:
                    ).scalar_one()
     assert tables == {"alembic_version", "enterprises", "persons", "submissions",
                       "subscribe_consents", "notices", "notice_deliveries",
-                      "notice_registrations"}
-    assert version == "0005"
+                      "notice_registrations", "draft_activity"}
+    assert version == "0006"
 
 
 async def test_upgrade_from_0001_keeps_submissions_as_their_own_subject(
