@@ -12,19 +12,24 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.notice_board import NoticeBoard
 from flows.conversation import (
     ArchiveFound,
     Completion,
+    ListNotices,
     LoadResults,
     LookupArchive,
     NoticeOptOutSet,
+    NoticesListed,
     Request,
     ResultsLoaded,
     SetNoticeOptOut,
     SetSubscription,
+    SignUpFor,
     Submit,
     Submitted,
     SubscriptionSet,
+    WithdrawFrom,
 )
 from flows.state import PastResult
 from storage import archive, notices
@@ -76,6 +81,7 @@ class ArchiveRequests:
                  clock: Callable[[], float]) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.board = NoticeBoard(sessions, clock=clock)
 
     async def submit(self, request: Submit, who: Who) -> tuple[archive.StoredResult, ...]:
         """Record the submission (one transaction); the enterprise's newest results, this one
@@ -100,6 +106,13 @@ class ArchiveRequests:
         if isinstance(request, LoadResults):
             results = await archive.latest_results(sessions, subject_id=who.subject_id, limit=2)
             return ResultsLoaded(tuple(past_result(r) for r in results))
+        if isinstance(request, ListNotices):
+            return NoticesListed(tuple(item for _n, item in
+                                       await self.board.upcoming(who.person_id)))
+        if isinstance(request, SignUpFor):
+            return await self.board.sign_up(request.notice_id, who.person_id)
+        if isinstance(request, WithdrawFrom):
+            return await self.board.withdraw(request.notice_id, who.person_id)
         if isinstance(request, SetNoticeOptOut):
             await self.touch(who)  # the person exists from now on
             await notices.set_opt_out(sessions, who.person_id, request.opted_out)

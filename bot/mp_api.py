@@ -34,11 +34,10 @@ from bot.json_api import (
 from bot.wechat_api import CodeSession, WeChatAPIError, WeChatUnavailable
 from flows import draft_edits
 from flows.indicators import IndicatorSet
-from flows.notices import Audience
 from flows.problems import Problem
 from flows.profile import parse_credit_code
 from flows.state import Context, Draft, State, dump_state, load_state
-from storage import archive, consents, notices, registrations
+from storage import archive, consents
 from storage.conversations import ConversationStore
 from storage.identities import subject_for
 from storage.mp_sessions import MpSession, MpSessionStore, RateLimiter
@@ -410,29 +409,21 @@ async def upcoming_notices(request: web.Request) -> web.Response:
     """Trainings and events ahead that concern this person, with their sign-up state."""
     api = _api(request)
     session = await api.authenticate(request)
-    now = datetime.fromtimestamp(api.clock(), tz=UTC)
-    found = await notices.upcoming_for(api.requests.sessions, session.person_id, now,
-                                        Audience.from_data)
-    states = {}
-    for notice in found:
-        mine = await registrations.registrations(api.requests.sessions, notice.id)
-        states[notice.id] = next((status for status, people in mine.items()
-                                  if session.person_id in people), None)
+    found = await api.requests.board.upcoming(session.person_id)
     return json_response({"notices": [{
         "id": n.id, "kind": n.kind, "title": n.title, "body": n.body,
         "starts_at": n.starts_at.isoformat(),
         "ends_at": None if n.ends_at is None else n.ends_at.isoformat(),
         "place": n.place, "link": n.link, "capacity": n.capacity,
         "signup_deadline": None if n.signup_deadline is None else n.signup_deadline.isoformat(),
-        "signup": states[n.id]} for n in found]})
+        "signup": item.signup} for n, item in found]})
 
 
 async def sign_up(request: web.Request) -> web.Response:
     api = _api(request)
     session = await api.authenticate(request)
     notice_id = path_id(request, "id", api.tr("There is no such notice."))
-    now = datetime.fromtimestamp(api.clock(), tz=UTC)
-    found = await registrations.sign_up(api.requests.sessions, notice_id, session.person_id, now)
+    found = await api.requests.board.sign_up(notice_id, session.person_id)
     if found.outcome == "not_found":
         raise ApiError(404, "not_found", api.tr("There is no such notice."))
     if found.outcome == "closed":
@@ -445,9 +436,7 @@ async def withdraw(request: web.Request) -> web.Response:
     api = _api(request)
     session = await api.authenticate(request)
     notice_id = path_id(request, "id", api.tr("There is no such notice."))
-    now = datetime.fromtimestamp(api.clock(), tz=UTC)
-    withdrawn, _promoted = await registrations.cancel(api.requests.sessions, notice_id,
-                                                      session.person_id, now)
+    withdrawn = (await api.requests.board.withdraw(notice_id, session.person_id)).withdrawn
     if not withdrawn:
         raise ApiError(404, "not_found", api.tr("You have not signed up for this notice."))
     return json_response({"signup": "cancelled"})

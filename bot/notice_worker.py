@@ -134,18 +134,16 @@ class NoticeWorker:
         for entry in entries:
             by_notice.setdefault(entry.notice_id, []).append(entry)
         for notice_id, group in by_notice.items():
-            notice = await notices.get_notice(self.sessions, notice_id)
             for start in range(0, len(group), self.concurrency):
                 chunk = group[start:start + self.concurrency]
+                # Read per chunk: another worker may have paused or cancelled it meanwhile.
+                notice = await notices.get_notice(self.sessions, notice_id)
                 if notice is not None and notice.paused(self.now()):
                     # The records stay queued; resume_paused queues them again.
                     await self.queue.ack([e.entry_id for e in group[start:]])
                     break
-                paused = await self._chunk(notice_id, "notice", notice,
-                                           [e.person_id for e in chunk])
+                await self._chunk(notice_id, "notice", notice, [e.person_id for e in chunk])
                 await self.queue.ack([e.entry_id for e in chunk])
-                if paused:
-                    notice = await notices.get_notice(self.sessions, notice_id)
 
     async def send_personal(self) -> int:
         """Registrants' own messages (reminders, promotions, cancellations), straight from

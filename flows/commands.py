@@ -29,6 +29,9 @@ class Command(Enum):
     CANCEL = "cancel"
     NOTICES_OFF = "notices_off"
     NOTICES_ON = "notices_on"
+    NOTICES = "notices"
+    SIGN_UP = "sign_up"  # 报名 N: the notice number
+    WITHDRAW = "withdraw"  # 取消报名 N
 
 
 KEYWORDS: dict[Command, frozenset[str]] = {
@@ -47,10 +50,16 @@ KEYWORDS: dict[Command, frozenset[str]] = {
     Command.CANCEL: frozenset({"取消", "否", "不", "不是", "不用", "n", "no"}),
     Command.NOTICES_OFF: frozenset({"退订通知", "取消订阅", "退订"}),
     Command.NOTICES_ON: frozenset({"订阅通知", "恢复通知", "订阅"}),
+    # 报名 / 取消报名 without a number: the list, with the numbers to use.
+    Command.NOTICES: frozenset({"通知", "我的通知", "查看通知", "培训", "活动", "培训活动",
+                                "报名", "我的报名", "取消报名", "notices"}),
 }
 _BY_WORD = {word: command for command, words in KEYWORDS.items() for word in words}
 _EDIT = re.compile(r"(?:修改|改|edit)\s*(?:第\s*)?([0-9]{1,2}|[a-z][0-9]{1,2})\s*题?",
                    re.IGNORECASE)
+_SIGN_UP = re.compile(r"(?:报名|sign ?up)\s*(?:第\s*)?#?([0-9]{1,9})\s*号?", re.IGNORECASE)
+_WITHDRAW = re.compile(r"(?:取消报名|withdraw)\s*(?:第\s*)?#?([0-9]{1,9})\s*号?",
+                       re.IGNORECASE)
 _TRAILING = "。.!！~～ "
 
 # Menu (CLICK event) keys configured for the Official Account's custom menu.
@@ -65,7 +74,7 @@ MENU_KEYS: dict[str, Command] = {
 @dataclass(frozen=True, slots=True)
 class Parsed:
     command: Command
-    argument: str = ""  # 修改 N: the question number or code
+    argument: str = ""  # 修改 N: the question number or code; 报名 N: the notice number
 
 
 def parse_command(text: str) -> Parsed | None:
@@ -74,7 +83,9 @@ def parse_command(text: str) -> Parsed | None:
     command = _BY_WORD.get(value)
     if command is not None:
         return Parsed(command)
-    match = _EDIT.fullmatch(value)
-    if match:
-        return Parsed(Command.EDIT, match.group(1).upper())
+    for pattern, command in ((_EDIT, Command.EDIT), (_SIGN_UP, Command.SIGN_UP),
+                             (_WITHDRAW, Command.WITHDRAW)):
+        match = pattern.fullmatch(value)
+        if match:
+            return Parsed(command, match.group(1).upper())
     return None

@@ -34,6 +34,7 @@ from flows.answers import Answer, check_answers, check_question_answer, check_sc
 from flows.commands import MENU_KEYS, Command, Parsed, parse_command
 from flows.figures import derive, parse_figure
 from flows.indicators import IndicatorSet, Question, Scene
+from flows.notices import NoticeItem
 from flows.paging import paginate
 from flows.problems import Problem
 from flows.profile import (
@@ -114,7 +115,23 @@ class SetNoticeOptOut:
     opted_out: bool
 
 
-Request: TypeAlias = LookupArchive | Submit | LoadResults | SetSubscription | SetNoticeOptOut
+@dataclass(frozen=True, slots=True)
+class ListNotices:
+    """通知: the trainings and events ahead that concern this person."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignUpFor:
+    notice_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawFrom:
+    notice_id: int
+
+
+Request: TypeAlias = (LookupArchive | Submit | LoadResults | SetSubscription | SetNoticeOptOut
+                      | ListNotices | SignUpFor | WithdrawFrom)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +166,31 @@ class NoticeOptOutSet:
     opted_out: bool
 
 
+@dataclass(frozen=True, slots=True)
+class NoticesListed:
+    items: tuple[NoticeItem, ...]  # soonest first
+
+
+@dataclass(frozen=True, slots=True)
+class SignUpDone:
+    """What 报名 N came to; `notice` is None when there is no such notice for this person."""
+
+    notice: NoticeItem | None
+    outcome: Literal["registered", "waitlisted", "closed", "not_found"]
+    position: int | None = None
+    already: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawDone:
+    notice_id: int
+    notice: NoticeItem | None  # None: no such notice for this person
+    withdrawn: bool  # False: there was no sign-up to withdraw
+
+
 Completion: TypeAlias = (ArchiveFound | Submitted | RequestFailed | ResultsLoaded
-                         | SubscriptionSet | NoticeOptOutSet)
+                         | SubscriptionSet | NoticeOptOutSet | NoticesListed | SignUpDone
+                         | WithdrawDone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +253,16 @@ def resume(ctx: Context, state: State, completion: Completion) -> Outcome:
         if isinstance(completion.request, LookupArchive):  # go on; the submission upserts anyway
             return resume(ctx, state, ArchiveFound(None))
         return _reply(ctx, state, messages.unavailable(ctx))
+    if isinstance(completion, NoticesListed):
+        return _reply(ctx, state, messages.notices_list(ctx, draft, completion.items))
+    if isinstance(completion, SignUpDone):
+        return _reply(ctx, state, messages.signed_up(ctx, draft, completion.notice,
+                                                     completion.outcome, completion.position,
+                                                     already=completion.already))
+    if isinstance(completion, WithdrawDone):
+        return _reply(ctx, state, messages.withdrawn(ctx, draft, completion.notice_id,
+                                                     completion.notice,
+                                                     withdrawn=completion.withdrawn))
     if isinstance(completion, NoticeOptOutSet):
         return _reply(ctx, state, messages.notices_choice(ctx, state.draft,
                                                           opted_out=completion.opted_out))
@@ -272,6 +322,12 @@ def _command(ctx: Context, state: State, parsed: Parsed, inbound: Inbound) -> Ou
         return Outcome(state, None, LoadResults())
     if command in (Command.NOTICES_OFF, Command.NOTICES_ON):
         return Outcome(state, None, SetNoticeOptOut(command is Command.NOTICES_OFF))
+    if command is Command.NOTICES:
+        return Outcome(state, None, ListNotices())
+    if command is Command.SIGN_UP:
+        return Outcome(state, None, SignUpFor(int(parsed.argument)))
+    if command is Command.WITHDRAW:
+        return Outcome(state, None, WithdrawFrom(int(parsed.argument)))
     if command is Command.START and draft is None:
         return _start(ctx, state, inbound)
     if draft is None:

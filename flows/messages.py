@@ -13,6 +13,7 @@ from typing import Any
 
 from flows.figures import Derived, display_number
 from flows.indicators import IndicatorSet, Question, Scene
+from flows.notices import NoticeItem
 from flows.scoring import number_text
 from flows.state import PROFILE_STEPS, REVIEW, Context, Draft, PastResult
 
@@ -262,6 +263,8 @@ def help_text(ctx: Context, draft: Draft | None) -> str:
              _("提交: submit after the review"),
              _("结果: your latest result"),
              _("更多: the rest of a long message"),
+             _("通知: trainings and events for you, with your sign-ups"),
+             _("报名 N / 取消报名 N: sign up for notice N / withdraw"),
              _("退订通知 / 订阅通知: stop / receive training and event notices")]
     if draft is not None:
         lines.append(_("You are at {where}.").format(where=_position(ctx, draft)))
@@ -273,10 +276,80 @@ def notices_choice(ctx: Context, draft: Draft | None, *, opted_out: bool) -> str
     text = (_("You will no longer receive training and event notices (reminders of your own "
               "sign-ups still come). Reply 订阅通知 to receive them again.") if opted_out
             else _("You will receive training and event notices again."))
-    if draft is not None:
-        text += "\n" + _("You are at {where}: reply 继续 to see it again.").format(
-            where=_position(ctx, draft))
-    return text
+    return text + _where(ctx, draft)
+
+
+def _where(ctx: Context, draft: Draft | None) -> str:
+    if draft is None:
+        return ""
+    return "\n" + ctx.tr.gettext("You are at {where}: reply 继续 to see it again.").format(
+        where=_position(ctx, draft))
+
+
+def _minute(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, tz=UTC).astimezone(CHINA_TIME).strftime(
+        "%Y-%m-%d %H:%M")
+
+
+def _notice_line(ctx: Context, item: NoticeItem) -> str:
+    _ = ctx.tr.gettext
+    head = f"{item.id}. 【{item.title}】 {_minute(item.starts_at)}"
+    if item.place:
+        head += f" {item.place}"
+    if item.signup == "registered":
+        state = _("you are registered")
+    elif item.signup == "waitlisted":
+        state = _("you are number {n} on the waiting list").format(n=item.position)
+    elif not item.signup_open:
+        state = _("sign-up closed")
+    elif item.full:
+        state = _("full: a sign-up goes on the waiting list")
+    else:
+        state = _("sign-up open")
+    return f"{head}\n   {state}"
+
+
+def notices_list(ctx: Context, draft: Draft | None, items: Sequence[NoticeItem]) -> str:
+    _ = ctx.tr.gettext
+    if not items:
+        return _("There are no trainings or events for you at the moment; when there are, we "
+                 "will send you a notice.") + _where(ctx, draft)
+    lines = [_("Trainings and events for you:")]
+    lines.extend(_notice_line(ctx, item) for item in items)
+    lines.append(_("Reply 报名 N to sign up for notice N, 取消报名 N to withdraw."))
+    return "\n".join(lines) + _where(ctx, draft)
+
+
+def signed_up(ctx: Context, draft: Draft | None, item: NoticeItem | None, outcome: str,
+              position: int | None, *, already: bool) -> str:
+    _ = ctx.tr.gettext
+    if item is None or outcome == "not_found":
+        return _("There is no such notice for you. Reply 通知 to see the trainings and events "
+                 "you can sign up for.") + _where(ctx, draft)
+    title, start = item.title, _minute(item.starts_at)
+    if outcome == "closed":
+        text = _("Sign-up for 【{title}】 is closed.").format(title=title)
+    elif outcome == "registered":
+        text = (_("You are already registered for 【{title}】 ({start}).") if already else
+                _("You are registered for 【{title}】 ({start}). We will remind you before it "
+                  "starts; reply 取消报名 {number} if you cannot come.")).format(
+            title=title, start=start, number=item.id)
+    else:
+        text = (_("You are already on the waiting list for 【{title}】: number {n}.") if already
+                else _("【{title}】 is full: you are number {n} on the waiting list. When a place "
+                       "becomes free you move up and we tell you.")).format(title=title,
+                                                                           n=position)
+    return text + _where(ctx, draft)
+
+
+def withdrawn(ctx: Context, draft: Draft | None, number: int, item: NoticeItem | None, *,
+              withdrawn: bool) -> str:
+    _ = ctx.tr.gettext
+    if item is None or not withdrawn:
+        return _("You have not signed up for notice {number}. Reply 通知 to see your "
+                 "sign-ups.").format(number=number) + _where(ctx, draft)
+    return _("Your sign-up for 【{title}】 is withdrawn.").format(title=item.title) + _where(
+        ctx, draft)
 
 
 def started(ctx: Context, iset: IndicatorSet) -> str:

@@ -211,6 +211,26 @@ def parse_notice(raw: Any, reference: ProfileReference, *,
                       audience=audience)
 
 
+# --- in the chat ----------------------------------------------------------------------------
+
+SignUpState: TypeAlias = Literal["registered", "waitlisted", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeItem:
+    """A notice as the person it concerns sees it in the chat, with their sign-up."""
+
+    id: int
+    kind: Kind
+    title: str
+    starts_at: int  # epoch seconds
+    place: str | None
+    signup_open: bool  # before the deadline (or the start) and not cancelled
+    signup: SignUpState | None = None  # this person's
+    position: int | None = None  # on the waiting list
+    full: bool = False  # every seat is taken: a new sign-up waits
+
+
 # --- channels --------------------------------------------------------------------------------
 
 Channel: TypeAlias = Literal["template", "subscribe", "custom"]

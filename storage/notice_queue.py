@@ -46,8 +46,10 @@ class NoticeQueue:
         return int(await self.redis.xlen(self.stream))
 
     async def read(self, consumer: str, *, count: int, block_ms: int) -> list[Entry]:
+        """New entries, waiting up to `block_ms` for the first (0: not at all)."""
+        # XREADGROUP's BLOCK 0 waits forever; no BLOCK does not wait.
         answer = await self.redis.xreadgroup(self.group, consumer, {self.stream: ">"},
-                                             count=count, block=block_ms)
+                                             count=count, block=block_ms or None)
         return [entry for _stream, items in answer or [] for entry in _entries(items)]
 
     async def take_over(self, consumer: str, *, min_idle_ms: int, count: int) -> list[Entry]:

@@ -180,3 +180,16 @@ async def mine(sessions: Sessions, notice_ids: Iterable[int],
                         if status == "waitlisted" else None)
             found[notice_id] = Mine(status, position)
         return found
+
+
+async def registered_counts(sessions: Sessions, notice_ids: Iterable[int]) -> dict[int, int]:
+    """How many are registered (not waiting) for each notice."""
+    wanted = list(notice_ids)
+    if not wanted:
+        return {}
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Registration.notice_id, func.count())
+            .where(Registration.notice_id.in_(wanted), Registration.status == "registered")
+            .group_by(Registration.notice_id))
+        return {notice_id: int(n) for notice_id, n in rows}

@@ -21,10 +21,11 @@ from bot.translations import translator
 from bot.wechat_api import WeChatClient
 from flows.notices import NoticeSpec, parse_notice
 from flows.profile import builtin_reference
-from storage import consents, deliveries, notices
+from storage import consents, deliveries, notices, registrations
 from storage.archive import Sessions, set_subscribed, touch_person
 from storage.models import NoticeDelivery
 from storage.notice_queue import NoticeQueue
+from storage.send_rate import SendRate
 
 OA, OA_SECRET, MINI, MINI_SECRET = "wxoa00000000000001", "s1", "wxmp00000000000002", "s2"
 OA_TEMPLATE, MP_TEMPLATE = "tmpl-oa-notice", "tmpl-mp-notice"
@@ -45,13 +46,13 @@ class Setup:
         self.names = iter(range(1000))
 
     def worker(self, *, oa_template: str | None = OA_TEMPLATE, resend: bool = True,
-               stale_after: float = 60.0) -> NoticeWorker:
+               stale_after: float = 60.0, **options: Any) -> NoticeWorker:
         oa = WeChatClient(self.http, self.redis, base=self.base, appid=OA, secret=OA_SECRET)
         mp = WeChatClient(self.http, self.redis, base=self.base, appid=MINI, secret=MINI_SECRET)
         return NoticeWorker(self.sessions, self.queue,
                             NoticeChannels(oa, mp, oa_template, MP_TEMPLATE),
                             translator("zh_CN"), name=f"w{next(self.names)}",
-                            resend_unknown=resend, stale_after=stale_after)
+                            resend_unknown=resend, stale_after=stale_after, **options)
 
     async def person(self, channel: str, openid: str, *, subscribed: bool = True,
                      recent: bool = False) -> str:
@@ -74,8 +75,8 @@ class Setup:
         self.wechat.add_consent(MINI, openid, MP_TEMPLATE)
         return person_id
 
-    async def notice(self) -> int:
-        spec = parse_notice(NOTICE, REFERENCE, max_level=4)
+    async def notice(self, **changes: Any) -> int:
+        spec = parse_notice({**NOTICE, **changes}, REFERENCE, max_level=4)
         assert isinstance(spec, NoticeSpec)
         stored = await notices.create_notice(self.sessions, spec, datetime.now(UTC))
         await notices.change_status(self.sessions, stored.id, "scheduled", datetime.now(UTC),
@@ -219,3 +220,148 @@ async def delivery_records(setup: Setup, notice_id: int) -> dict[str, tuple[Any,
             errcode = row.errcode if row.status != "failed" else None
             found[row.person_id] = (row.status, row.channel, row.reason or errcode)
         return found
+
+
+class Clock:
+    """The workers' time, moved by the test (the fake WeChat server keeps the real one)."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at.timestamp()
+
+    def __call__(self) -> float:
+        return self.at
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.at, tz=UTC)
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta).total_seconds()
+
+
+STARTS = datetime(2026, 12, 10, 1, 0, tzinfo=UTC)  # NOTICE's 09:00 in China
+
+
+def headlines(setup: Setup, since: int = 0) -> list[tuple[str, str]]:
+    """(openid, thing1) of the template messages sent, in order."""
+    return [(c["body"]["touser"], c["body"]["data"]["thing1"]["value"])
+            for c in setup.sends()[since:] if c["endpoint"].endswith("template/send")]
+
+
+async def test_reminders_go_to_registrants_once_before_the_start(setup: Setup) -> None:
+    clock = Clock(STARTS - timedelta(days=2))
+    a, b, c, d = [await setup.person("oa", f"o-{name}") for name in "abcd"]
+    notice_id = await setup.notice(capacity=2)
+    for person in (a, b, c, d):
+        await registrations.sign_up(setup.sessions, notice_id, person, clock.now())
+    await registrations.cancel(setup.sessions, notice_id, b, clock.now())  # c moves up
+    await notices.set_opt_out(setup.sessions, a, True)  # still reminded of their own sign-up
+    worker = setup.worker(clock=clock, remind_before=86400)
+    await setup.drain(worker)
+    sent = headlines(setup)
+    assert sorted(sent) == sorted([("o-b", "数字化普及培训"), ("o-c", "数字化普及培训"),
+                                   ("o-d", "数字化普及培训"), ("o-c", "报名成功：数字化普及培训")])
+    clock.advance(hours=25)  # 23 hours before the start
+    await setup.drain(worker, setup.worker(clock=clock, remind_before=86400))
+    assert sorted(headlines(setup, len(sent))) == [("o-a", "开课提醒：数字化普及培训"),
+                                                   ("o-c", "开课提醒：数字化普及培训")]
+    clock.advance(hours=1)
+    await setup.drain(worker)
+    assert len(headlines(setup)) == len(sent) + 2  # once
+    assert await deliveries.counts(setup.sessions, notice_id, purpose="reminder") == {
+        "sent": 2}
+
+
+async def test_a_withdrawal_before_the_message_is_sent_skips_it(setup: Setup) -> None:
+    a, b = await setup.person("oa", "o-a"), await setup.person("oa", "o-b")
+    notice_id = await setup.notice(capacity=1)
+    now = datetime.now(UTC)
+    await registrations.sign_up(setup.sessions, notice_id, a, now)
+    await registrations.sign_up(setup.sessions, notice_id, b, now + timedelta(seconds=1))
+    await registrations.cancel(setup.sessions, notice_id, a, now)  # b is promoted...
+    await registrations.cancel(setup.sessions, notice_id, b, now)  # ...and withdraws at once
+    await setup.drain(setup.worker())
+    assert await deliveries.counts(setup.sessions, notice_id, purpose="promoted") == {
+        "skipped": 1}
+    assert all(not title.startswith("报名成功") for _o, title in headlines(setup))
+
+
+async def test_a_cancelled_event_is_told_to_everyone_signed_up(setup: Setup) -> None:
+    a, b, c = [await setup.person("oa", f"o-{name}") for name in "abc"]
+    notice_id = await setup.notice(capacity=1)
+    now = datetime.now(UTC)
+    for i, person in enumerate((a, b, c)):
+        await registrations.sign_up(setup.sessions, notice_id, person,
+                                    now + timedelta(seconds=i))
+    await registrations.cancel(setup.sessions, notice_id, c, now)
+    await notices.set_opt_out(setup.sessions, b, True)
+    await notices.change_status(setup.sessions, notice_id, "cancelled", now)
+    await setup.drain(setup.worker(oa_template=None))
+    assert await deliveries.counts(setup.sessions, notice_id, purpose="cancelled") == {
+        "skipped": 2}  # no template and no recent message: no channel
+    await touch_person(setup.sessions, a, "oa", "o-a", datetime.now(UTC))
+    async with setup.sessions() as session:
+        await session.execute(update(NoticeDelivery).values(status="queued"))
+        await session.commit()
+    await setup.drain(setup.worker(oa_template=None))
+    [told] = setup.sends()
+    assert told["body"]["touser"] == "o-a"
+    assert told["body"]["text"]["content"] == (
+        "【数字化普及培训】（2026-12-10 09:00）已取消，给您带来不便，敬请谅解。")
+
+
+async def test_quota_reached_pauses_the_campaign_and_it_resumes_later(setup: Setup) -> None:
+    clock = Clock(datetime.now(UTC))
+    people = [await setup.person("oa", f"o-{i:02d}") for i in range(40)]
+    setup.wechat.add_fault(Fault("cgi-bin/message/template/send", errcode=45009, times=1))
+    notice_id = await setup.notice()
+    worker = setup.worker(clock=clock, pause_seconds=600, concurrency=8)
+    await setup.drain(worker, setup.worker(clock=clock, pause_seconds=600, concurrency=8))
+    counts = await deliveries.counts(setup.sessions, notice_id)
+    # At most the chunks in flight at the 45009 (two workers, 8 each) were sent.
+    sent = counts.get("sent", 0)
+    assert sent <= 16 and counts["queued"] == 40 - sent
+    stored = await notices.get_notice(setup.sessions, notice_id)
+    assert stored is not None and stored.status == "sending" and stored.paused(clock.now())
+    clock.advance(seconds=300)
+    await setup.drain(worker)  # still paused: nothing is sent
+    assert (await deliveries.counts(setup.sessions, notice_id)).get("sent", 0) == sent
+    clock.advance(seconds=301)
+    await setup.drain(worker)
+    assert await deliveries.counts(setup.sessions, notice_id) == {"sent": 40}
+    assert sorted(c["body"]["touser"] for c in setup.sends()) == sorted(
+        p.split(":")[1] for p in people)
+    stored = await notices.get_notice(setup.sessions, notice_id)
+    assert stored is not None and stored.status == "sent" and stored.paused_until is None
+
+
+async def test_entries_lost_with_the_redis_stream_are_queued_again(setup: Setup) -> None:
+    clock = Clock(datetime.now(UTC))
+    people = [await setup.person("oa", f"o-{i}") for i in range(25)]
+    notice_id = await setup.notice()
+    worker = setup.worker(clock=clock, stale_after=60)
+    await setup.queue.ensure_group()
+    await worker.plan_due()
+    await setup.redis.delete(setup.queue.stream)  # Redis restarted without persistence
+    await setup.drain(worker)
+    assert await deliveries.counts(setup.sessions, notice_id) == {"queued": 25}
+    assert await worker.recover() == 0  # not stale yet: they may still be on their way
+    clock.advance(seconds=61)
+    assert await worker.recover() == 25
+    await setup.drain(worker)
+    assert await deliveries.counts(setup.sessions, notice_id) == {"sent": 25}
+    assert len(setup.sends()) == len(people)
+
+
+async def test_the_send_rate_is_shared_by_the_workers(setup: Setup) -> None:
+    await asyncio.gather(*(setup.person("oa", f"o-{i:03d}") for i in range(120)))
+    notice_id = await setup.notice()
+    rate = SendRate(setup.redis, 40, key="dx:test:rate")
+    await setup.drain(*(setup.worker(rate=rate, concurrency=8) for _ in range(3)))
+    assert await deliveries.counts(setup.sessions, notice_id) == {"sent": 120}
+    times = sorted(c["time"] for c in setup.sends())
+    # 120 sends at 40 a second need three one-second windows: more than a second apart.
+    assert times[-1] - times[0] > 1.0
+    per_second: dict[int, int] = {}
+    for at in times:
+        per_second[int(at)] = per_second.get(int(at), 0) + 1
+    assert max(per_second.values()) <= 80  # at most two windows in any clock second
