@@ -27,7 +27,7 @@ from bot.json_api import (
 from flows.i18n import Translator
 from flows.notices import Audience, NoticeSpec, parse_notice
 from flows.profile import ProfileReference
-from storage import deliveries, notices
+from storage import deliveries, notices, registrations
 from storage.archive import Sessions
 
 PREFIX = "/api/admin"
@@ -70,7 +70,8 @@ def _admin(request: web.Request) -> AdminAPI:
 def notice_view(notice: notices.StoredNotice, audience_size: int | None = None,
                 ) -> dict[str, Any]:
     view = asdict(notice)
-    for name in ("starts_at", "ends_at", "signup_deadline", "send_at", "created_at"):
+    for name in ("starts_at", "ends_at", "signup_deadline", "send_at", "created_at",
+                 "paused_until"):
         value = view[name]
         view[name] = None if value is None else value.isoformat()
     if audience_size is not None:
@@ -116,13 +117,21 @@ async def _stored(request: web.Request, admin: AdminAPI) -> notices.StoredNotice
 
 
 async def show(request: web.Request) -> web.Response:
-    """The notice, its audience size now and its deliveries by status (queued, sent, failed,
-    skipped, unknown)."""
+    """The notice, its audience size now, its deliveries by status (queued, sent, failed,
+    skipped, unknown), the registrants' own messages (reminders, promotions, cancellation) by
+    purpose and status, and its sign-ups by status."""
     admin = _admin(request)
-    stored = await _stored(request, admin)
-    size = await notices.count_audience(admin.sessions, Audience.from_data(stored.audience))
-    return json_response({**notice_view(stored, size),
-                          "deliveries": await deliveries.counts(admin.sessions, stored.id)})
+    return json_response(await notice_report(admin.sessions, await _stored(request, admin)))
+
+
+async def notice_report(sessions: Sessions, stored: notices.StoredNotice) -> dict[str, Any]:
+    """A notice with what became of it (the admin API's and `dxbot notice show`'s view)."""
+    size = await notices.count_audience(sessions, Audience.from_data(stored.audience))
+    by_purpose = await deliveries.counts_by_purpose(sessions, stored.id)
+    signups = await registrations.registrations(sessions, stored.id)
+    return {**notice_view(stored, size), "deliveries": by_purpose.pop("notice", {}),
+            "personal_messages": by_purpose,
+            "signups": {status: len(people) for status, people in signups.items()}}
 
 
 async def _change(request: web.Request, status: str) -> web.Response:

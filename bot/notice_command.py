@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.admin_api import notice_view
+from bot.admin_api import notice_report, notice_view
 from bot.config import Settings
 from flows.i18n import Translator
 from flows.indicators import DEFAULT_SET_ID, builtin_sets
@@ -41,7 +41,8 @@ def add_notice_arguments(parser: argparse.ArgumentParser) -> None:
     cancel = actions.add_parser("cancel", help="cancel a notice")
     cancel.add_argument("id", type=int)
     actions.add_parser("list", help="the newest notices")
-    show = actions.add_parser("show", help="one notice with its audience size")
+    show = actions.add_parser("show", help="one notice with its audience size, deliveries "
+                              "and sign-ups")
     show.add_argument("id", type=int)
 
 
@@ -105,10 +106,12 @@ async def _act(args: argparse.Namespace, sessions: Sessions, tr: Translator) -> 
         print("dxbot notice: " + _("there is no notice {id}").format(id=notice_id),
               file=sys.stderr)
         return 1
-    if action in ("show", "preview"):
-        audience = Audience.from_data(stored.audience)
-        size = await notices.count_audience(sessions, audience)
-        _print(notice_view(stored, size) if action == "show" else {"audience_size": size})
+    if action == "show":
+        _print(await notice_report(sessions, stored))
+        return 0
+    if action == "preview":
+        size = await notices.count_audience(sessions, Audience.from_data(stored.audience))
+        _print({"audience_size": size})
         return 0
     send_at = None
     if action == "schedule":

@@ -27,20 +27,27 @@ from flows.conversation import (
     ArchiveFound,
     Completion,
     Inbound,
+    ListNotices,
     LoadResults,
     LookupArchive,
+    NoticesListed,
     Outcome,
     Request,
     RequestFailed,
     ResultsLoaded,
     SetSubscription,
+    SignUpDone,
+    SignUpFor,
     Submit,
     Submitted,
     SubscriptionSet,
+    WithdrawDone,
+    WithdrawFrom,
     handle,
     resume,
 )
 from flows.indicators import DEFAULT_SET_ID, builtin_sets, decode, parse_indicator_set
+from flows.notices import NoticeItem
 from flows.profile import builtin_reference, credit_code_check_char
 from flows.results import assessment_data
 from flows.scoring import assess
@@ -1413,3 +1420,55 @@ def test_state_without_anything_stored() -> None:
     _roundtrip(State())
     _roundtrip(state_at(REVIEW, figures={"digital_equipment": "45"},
                         pending={"kind": "restart"}))
+
+
+# --- notices and sign-ups ---------------------------------------------------------------------
+
+ITEM = NoticeItem(id=7, kind="training", title="提升培训", starts_at=1796864400,  # 2026-12-10 09:00
+                  place="济南", signup_open=True)
+
+
+@pytest.mark.parametrize(("text", "request_made"), [
+    ("通知", ListNotices()), ("报名", ListNotices()), ("取消报名", ListNotices()),
+    ("我的报名", ListNotices()), ("报名 7", SignUpFor(7)), ("报名7", SignUpFor(7)),
+    ("报名第7号", SignUpFor(7)), ("报名 ７", SignUpFor(7)), ("sign up 7", SignUpFor(7)),
+    ("取消报名 7", WithdrawFrom(7)), ("取消报名7。", WithdrawFrom(7)),
+])
+def test_notice_commands_ask_the_shell_and_leave_the_draft(text: str,
+                                                          request_made: Request) -> None:
+    state = state_at("B4")
+    outcome = _handle(CTX, state, Inbound(kind="text", now=NOW, text=text))
+    assert outcome.request == request_made and outcome.reply is None
+    assert dump_state(outcome.state)["draft"] == dump_state(state)["draft"]
+
+
+def test_what_sign_ups_come_to_is_said_plainly() -> None:
+    state = state_at("B4")
+
+    def reply(completion: Completion) -> str:
+        outcome = _resume(CTX, state, completion)
+        assert outcome.request is None and outcome.reply is not None
+        assert outcome.reply.endswith("\n您当前在第 4/31 题，回复「继续」查看题目。")
+        return outcome.reply
+
+    listed = reply(NoticesListed((ITEM, replace(ITEM, id=8, signup="waitlisted", position=2),
+                                  replace(ITEM, id=9, full=True),
+                                  replace(ITEM, id=10, signup_open=False))))
+    assert listed.splitlines()[:9] == [
+        "面向您的培训和活动：", "7. 【提升培训】 2026-12-10 09:00 济南", "   可报名",
+        "8. 【提升培训】 2026-12-10 09:00 济南", "   您在候补名单第 2 位",
+        "9. 【提升培训】 2026-12-10 09:00 济南", "   名额已满：报名将进入候补",
+        "10. 【提升培训】 2026-12-10 09:00 济南", "   报名已截止"]
+    assert "目前没有面向您的培训和活动" in reply(NoticesListed(()))
+    assert reply(SignUpDone(ITEM, "registered")).startswith(
+        "报名成功：【提升培训】（2026-12-10 09:00）。开始前我们会提醒您；"
+        "如不能参加，请回复「取消报名 7」。")
+    assert "第 3 位" in reply(SignUpDone(ITEM, "waitlisted", 3))
+    assert "已在【提升培训】的候补名单中：第 1 位" in reply(SignUpDone(ITEM, "waitlisted", 1,
+                                                                  already=True))
+    assert "报名已截止" in reply(SignUpDone(ITEM, "closed"))
+    assert "没有这个编号的通知" in reply(SignUpDone(None, "not_found"))
+    assert "已取消您对【提升培训】的报名" in reply(WithdrawDone(7, ITEM, True))
+    assert "您没有报名第 7 号通知" in reply(WithdrawDone(7, None, False))
+    failed = _resume(CTX, state, RequestFailed(SignUpFor(7)))
+    assert failed.reply is not None and failed.reply.startswith("抱歉")
