@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.archive_requests import ArchiveRequests, Who
+from bot.draft_progress import DraftProgress
 from bot.json_api import (
     ApiError,
     json_errors,
@@ -36,7 +37,7 @@ from flows import draft_edits
 from flows.indicators import IndicatorSet
 from flows.problems import Problem
 from flows.profile import parse_credit_code
-from flows.state import Context, Draft, State, dump_state, load_state
+from flows.state import Context, Draft, State, answered_count, dump_state, load_state
 from storage import archive, consents
 from storage.conversations import ConversationStore
 from storage.identities import subject_for
@@ -67,6 +68,7 @@ class MiniProgramAPI:
         self.limiter = limiter
         self.exchange = exchange
         self.clock = clock
+        self.progress = DraftProgress(ctx, requests.sessions, clock=clock)
 
     def tr(self, message: str, **params: Any) -> str:
         return self.ctx.tr.gettext(message).format(**params)
@@ -115,6 +117,7 @@ class MiniProgramAPI:
         version = await self.store.save(session.subject_id, raw, expected)
         if version is None:
             raise await self.conflict(session)
+        await self.progress.note(self.who(session), state.draft)
         return version
 
     async def conflict(self, session: MpSession) -> ApiError:
@@ -130,7 +133,7 @@ class MiniProgramAPI:
         return {"version": version, "draft": {
             "id": draft.id, "indicator_set": draft.set_id, "step": draft.step,
             "profile": draft.profile, "answers": draft.answers, "figures": draft.figures,
-            "answered": sum(code in draft.answers for code in iset.codes),
+            "answered": answered_count(iset, draft),
             "total": len(iset.codes), "started_at": _iso(draft.started_at),
             "updated_at": _iso(draft.updated_at)}}
 

@@ -96,7 +96,7 @@ class NoticeWorker:
         audience = Audience.from_data(notice.audience)
         queued = 0
         async for members in notices.stream_audience(self.sessions, audience, batch=self.batch,
-                                                     after=after):
+                                                     after=after, now=self.now()):
             ids = [m.person_id for m in members]
             # Records first, then entries, then the cursor: a crash anywhere re-plans at most
             # this batch, and the records' compare-and-set absorbs the repeated entries.

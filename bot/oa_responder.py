@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 
 from bot.archive_requests import ArchiveRequests, Who
+from bot.draft_progress import DraftProgress
 from bot.identity import CHANNEL, OaIdentities
 from bot.wechat_callback import InboundMessage
 from flows.conversation import (
@@ -72,6 +73,7 @@ class OfficialAccountResponder:
         self.requests = requests
         self.identities = identities
         self.clock = clock
+        self.progress = DraftProgress(ctx, requests.sessions, clock=clock)
         self._contacts: dict[str, float] = {}  # person id -> when last recorded
 
     async def __call__(self, message: InboundMessage) -> str | None:
@@ -85,7 +87,8 @@ class OfficialAccountResponder:
             reply = await self.store.wait_reply(person, dedupe, timeout=RETRY_WAIT_SECONDS)
             return None if reply is None else _decode(reply)
         try:
-            reply = await self._process(who, dedupe, message, claim.state, claim.version)
+            reply, state = await self._process(who, dedupe, message, claim.state,
+                                               claim.version)
         except BaseException:
             # Drop the pending marker: a later delivery (a retry after a timeout or cancellation)
             # is processed afresh instead of waiting for a reply that will never come.
@@ -93,6 +96,7 @@ class OfficialAccountResponder:
             raise
         if message.msg_type != "event":  # events are not messages from the person
             await self._note_contact(who)
+        await self.progress.note(who, state.draft)
         return reply
 
     async def _note_contact(self, who: Who) -> None:
@@ -111,7 +115,7 @@ class OfficialAccountResponder:
                         exc_info=True)
 
     async def _process(self, who: Who, dedupe: str, message: InboundMessage,
-                       raw_state: bytes | None, version: int) -> str | None:
+                       raw_state: bytes | None, version: int) -> tuple[str | None, State]:
         person = who.subject_id
         inbound = self._inbound(message)
         for _attempt in range(MAX_CONFLICT_RETRIES):
@@ -121,7 +125,7 @@ class OfficialAccountResponder:
             committed = await self.store.commit(person, dedupe, expected_version=version,
                                                 state=stored, reply=_encode(outcome.reply))
             if committed is not None:
-                return outcome.reply
+                return outcome.reply, state
             # Another message of the same person saved first: take its state and step again.
             raw_state, version = await self.store.reload(person)
         raise RuntimeError(f"state of {person} kept changing; gave up after "

@@ -15,7 +15,7 @@ from flows.figures import Derived, display_number
 from flows.indicators import IndicatorSet, Question, Scene
 from flows.notices import NoticeItem
 from flows.scoring import number_text
-from flows.state import PROFILE_STEPS, REVIEW, Context, Draft, PastResult
+from flows.state import PROFILE_STEPS, REVIEW, Context, Draft, PastResult, answered_count
 
 CHINA_TIME = timezone(timedelta(hours=8))
 
@@ -24,10 +24,6 @@ CHINA_TIME = timezone(timedelta(hours=8))
 
 def more_hint(ctx: Context) -> str:
     return ctx.tr.gettext("(Reply 更多 for the rest.)")
-
-
-def _answered(iset: IndicatorSet, draft: Draft) -> int:
-    return sum(1 for code in iset.codes if code in draft.answers)
 
 
 def _position(ctx: Context, draft: Draft) -> str:
@@ -179,7 +175,7 @@ def review(ctx: Context, draft: Draft, iset: IndicatorSet) -> str:
     _ = ctx.tr.gettext
     profile = draft.profile
     lines = [_("Please check your answers ({answered}/{total} answered).").format(
-        answered=_answered(iset, draft), total=len(iset.codes)),
+        answered=answered_count(iset, draft), total=len(iset.codes)),
         _("Enterprise: {name} ({code})").format(name=profile.get("name", ""),
                                                 code=profile.get("credit_code", "")),
         _("{city}{county} · {industry} · {employees} employees").format(
@@ -365,7 +361,7 @@ def progress(ctx: Context, draft: Draft) -> str:
     _ = ctx.tr.gettext
     iset = ctx.iset(draft)
     return _("Progress: {answered} of {total} questions answered; you are at {where}. Reply 继续 "
-             "to go on.").format(answered=_answered(iset, draft), total=len(iset.codes),
+             "to go on.").format(answered=answered_count(iset, draft), total=len(iset.codes),
                                  where=_position(ctx, draft))
 
 
@@ -439,7 +435,7 @@ def confirm_restart(ctx: Context, draft: Draft) -> str:
     _ = ctx.tr.gettext
     iset = ctx.iset(draft)
     return _("Start again? Your {answered} answers and the profile will be discarded. Reply 确认 "
-             "to start again or 取消 to keep them.").format(answered=_answered(iset, draft))
+             "to start again or 取消 to keep them.").format(answered=answered_count(iset, draft))
 
 
 def restart_cancelled(ctx: Context) -> str:
@@ -468,7 +464,7 @@ def figures_discarded(ctx: Context) -> str:
 
 def not_complete(ctx: Context, draft: Draft, iset: IndicatorSet) -> str:
     return ctx.tr.gettext("Not everything is answered yet ({answered}/{total}); please answer "
-                          "this first:").format(answered=_answered(iset, draft),
+                          "this first:").format(answered=answered_count(iset, draft),
                                                 total=len(iset.codes))
 
 

@@ -99,6 +99,11 @@ def steps(iset: IndicatorSet, draft: Draft, reference: ProfileReference) -> list
     return profile + list(iset.codes) + [REVIEW]
 
 
+def answered_count(iset: IndicatorSet, draft: Draft) -> int:
+    """Questions and scenes answered so far (the profile not counted)."""
+    return sum(1 for code in iset.codes if code in draft.answers)
+
+
 def question_number(iset: IndicatorSet, code: str) -> int:
     return iset.codes.index(code) + 1
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeAlias
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,7 +21,7 @@ from flows.i18n import Translator
 from flows.indicators import IndicatorSet
 from flows.results import assessment_data
 from flows.scoring import Assessment
-from storage.models import Enterprise, Person, Submission, utcnow
+from storage.models import DraftActivity, Enterprise, Person, Submission, utcnow
 
 Sessions: TypeAlias = async_sessionmaker[AsyncSession]
 
@@ -160,6 +160,9 @@ async def record_submission(sessions: Sessions, record: SubmissionRecord) -> Sto
             )
             await session.execute(person.on_conflict_do_update(
                 index_elements=[Person.id], set_={"enterprise_id": enterprise_id}))
+            # The draft is no longer in progress (storage.activity's rows).
+            await session.execute(delete(DraftActivity).where(
+                DraftActivity.draft_id == record.draft_id))
             await session.commit()
         except IntegrityError:
             # The draft is stored already (a retried or concurrent submit): draft_id is unique.

@@ -1,23 +1,34 @@
 """Notices in the database: create, schedule, cancel, and the audience a notice's filters select,
 counted for the preview and streamed in batches for the fan-out (memory flat in its size).
 
-A person belongs to the enterprise they last submitted for (`persons.enterprise_id`); the
-geographic, industry and level filters apply to that enterprise and its latest submission.
+A person belongs to the enterprise they last submitted for (`persons.enterprise_id`), or before
+that to the one their draft in progress names; the geographic, industry and level filters apply
+to that enterprise and its latest submission.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select, update
+from sqlalchemy import Select, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from flows.notices import Audience, NoticeSpec
+from flows.notices import STATUSES, Audience, NoticeSpec
+from storage.activity import DRAFT_LIFETIME
 from storage.archive import Sessions, insert_for
-from storage.models import Enterprise, Notice, NoticeDelivery, Person, Registration, Submission
+from storage.models import (
+    DraftActivity,
+    Enterprise,
+    Notice,
+    NoticeDelivery,
+    Person,
+    Registration,
+    Submission,
+)
 from storage.types import UTCDateTime
 
 # Allowed status changes; anything else is refused.
@@ -205,20 +216,41 @@ def _latest_level() -> Any:
             .limit(1).scalar_subquery())
 
 
-def audience_query(audience: Audience) -> Select[Any]:
-    """The channel persons a notice's filters select (not yet the channel rules)."""
+def audience_query(audience: Audience, now: datetime) -> Select[Any]:
+    """The channel persons a notice's filters select (not yet the channel rules).
+
+    A person's enterprise is the one they last submitted for; before their first submission,
+    the enterprise of the credit code their draft in progress names (when it is in the
+    archive or the roster). Status: `submitted` once they submitted; `in_progress` with a
+    draft touched within its lifetime before `now`; `not_started` otherwise.
+    """
     query = select(Person.id, Person.channel, Person.openid, Person.subscribed,
                    Person.notices_opt_out, Person.last_message_at)
     needs_enterprise = bool(audience.cities or audience.counties or audience.industries
                             or audience.credit_codes or audience.level_min is not None
                             or audience.level_max is not None)
     statuses = set(audience.statuses)
-    if needs_enterprise or statuses == {"submitted"}:
-        query = query.join(Enterprise, Person.enterprise_id == Enterprise.id)
-    elif statuses and "submitted" not in statuses:
-        # Until the roster tracks drafts, "not started" and "in progress" are both the people
-        # who have not submitted yet.
-        query = query.where(Person.enterprise_id.is_(None))
+    filtered = bool(statuses) and statuses != set(STATUSES)
+    if filtered or needs_enterprise:
+        cutoff = now - DRAFT_LIFETIME
+        query = query.outerjoin(DraftActivity, (DraftActivity.person_id == Person.id)
+                                & (DraftActivity.last_active_at > cutoff))
+        in_progress = Person.enterprise_id.is_(None) & DraftActivity.person_id.is_not(None)
+        wanted = []
+        if "submitted" in statuses:
+            wanted.append(Person.enterprise_id.is_not(None))
+        if "in_progress" in statuses:
+            wanted.append(in_progress)
+        if "not_started" in statuses:
+            wanted.append(Person.enterprise_id.is_(None) & DraftActivity.person_id.is_(None))
+        if filtered:
+            query = query.where(or_(*wanted))
+    if needs_enterprise:
+        named = aliased(Enterprise)  # the enterprise a draft names, by its credit code
+        query = query.join(Enterprise, Enterprise.id == func.coalesce(
+            Person.enterprise_id,
+            select(named.id).where(named.credit_code == DraftActivity.credit_code)
+            .scalar_subquery()))
     if audience.cities:
         query = query.where(Enterprise.city.in_(audience.cities))
     if audience.counties:
@@ -234,17 +266,19 @@ def audience_query(audience: Audience) -> Select[Any]:
     return query
 
 
-async def count_audience(sessions: Sessions, audience: Audience) -> int:
+async def count_audience(sessions: Sessions, audience: Audience,
+                         now: datetime | None = None) -> int:
     async with sessions() as session:
-        inner = audience_query(audience).subquery()
+        inner = audience_query(audience, now or datetime.now(UTC)).subquery()
         return int((await session.execute(select(func.count()).select_from(inner))).scalar_one())
 
 
 async def stream_audience(sessions: Sessions, audience: Audience, *, batch: int = 1000,
-                          after: str = "") -> AsyncIterator[list[AudienceMember]]:
+                          after: str = "", now: datetime | None = None,
+                          ) -> AsyncIterator[list[AudienceMember]]:
     """The audience in batches, keyset-paginated by person id (from just past `after`): one
     batch in memory at a time."""
-    base = audience_query(audience)
+    base = audience_query(audience, now or datetime.now(UTC))
     while True:
         async with sessions() as session:
             rows = (await session.execute(
@@ -291,7 +325,8 @@ async def upcoming_for(sessions: Sessions, person_id: str, now: datetime,
             .order_by(Notice.starts_at, Notice.id).limit(50)))
         found = []
         for row in rows:
-            query = audience_query(audience_of(row.audience)).where(Person.id == person_id)
+            query = audience_query(audience_of(row.audience), now).where(
+                Person.id == person_id)
             if (await session.execute(query.limit(1))).first() is not None:
                 found.append(_stored(row))
         return found

@@ -41,8 +41,9 @@ async def _lock_notice(session: AsyncSession, notice_id: int) -> Any:
     return result.one_or_none()
 
 
-async def _concerns(session: AsyncSession, audience: dict[str, Any], person_id: str) -> bool:
-    query = audience_query(Audience.from_data(audience)).where(Person.id == person_id)
+async def _concerns(session: AsyncSession, audience: dict[str, Any], person_id: str,
+                    now: datetime) -> bool:
+    query = audience_query(Audience.from_data(audience), now).where(Person.id == person_id)
     return (await session.execute(query.limit(1))).first() is not None
 
 
@@ -57,7 +58,7 @@ async def sign_up(sessions: Sessions, notice_id: int, person_id: str, now: datet
     async with sessions() as session:
         notice = await _lock_notice(session, notice_id)
         if notice is None or notice.status == "draft" or not await _concerns(
-                session, notice.audience, person_id):
+                session, notice.audience, person_id, now):
             await session.rollback()
             return SignUp("not_found")
         deadline = notice.signup_deadline or notice.starts_at

@@ -155,3 +155,33 @@ async def test_owners_sign_up_in_the_chat_and_the_waiting_list_moves_up(
         assert shown["deliveries"] == {"sent": 2}
         assert shown["personal_messages"] == {"promoted": {"sent": 1}}
         assert shown["signups"] == {"cancelled": 1, "registered": 1}
+
+
+async def test_the_audience_knows_who_has_not_started_and_who_is_in_progress(
+    empty_database: EmptyDatabase, redis_client: aioredis.Redis, redis_socket: str | None,
+    tmp_path: Path,
+) -> None:
+    async with service(empty_database, redis_socket, tmp_path) as s:
+        await s.owners(("o-done", "1"))
+        first17 = "91370100MA0000000"  # the enterprise o-done submitted for
+        for openid in ("o-drafting", "o-new"):
+            s.wechat.add_user(OA, openid)
+            await s.sim.send_event(openid, "subscribe")
+        await s.say("o-drafting", "开始测评")
+        assert "确认" in await s.say("o-drafting", first17 + credit_code_check_char(first17))
+
+        async def size(**audience: Any) -> int:
+            found = await s.admin("POST", "/notices/preview", {**TRAINING, "audience": audience})
+            return int(found["audience_size"])
+
+        assert await size(statuses=["in_progress"]) == 1
+        assert await size(statuses=["not_started"]) == 1
+        assert await size(statuses=["submitted"]) == 1
+        # The draft names an enterprise of 济南 in the archive: it counts there already.
+        assert await size(statuses=["in_progress"], cities=["济南市"]) == 1
+        assert await size(statuses=["in_progress"], cities=["青岛市"]) == 0
+        await s.say("o-drafting", "确认")
+        for line in [*["B"] * 15, *["2"] * 16, "提交"]:
+            await s.say("o-drafting", line)
+        assert await size(statuses=["in_progress"]) == 0
+        assert await size(statuses=["submitted"]) == 2

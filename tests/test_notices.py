@@ -21,6 +21,7 @@ from flows.notices import (
 )
 from flows.problems import Problem
 from flows.profile import builtin_reference, credit_code_check_char
+from storage import activity
 from storage.archive import Profile, SubmissionRecord, record_submission, set_subscribed
 from storage.notices import (
     NoticeStateError,
@@ -164,6 +165,17 @@ async def test_the_audience_follows_every_filter(sessions: Sessions) -> None:
     # Jinan-1's enterprise re-assessed to level 2 later: the latest level counts.
     await submit(sessions, "oa:jinan-1", 1, level=2, at=T0 + timedelta(days=30))
     await set_subscribed(sessions, "oa:newcomer", "oa", "newcomer", True, T0)  # no submission
+    now = datetime.now(UTC)
+    # Drafts in progress: for Jinan-1's enterprise, for one not in the archive, one expired,
+    # and a re-assessment by someone who has submitted before (still "submitted").
+    for person, credit, at in (("oa:drafting", code(1), now - timedelta(days=1)),
+                               ("mp:unknown-firm", code(9), now - timedelta(hours=1)),
+                               ("oa:expired", code(1), now - timedelta(days=31)),
+                               ("oa:jinan-3", code(2), now)):
+        await set_subscribed(sessions, person, person[:2], person[3:], True, T0)
+        await activity.record(sessions, activity.Activity(
+            person_id=person, subject_id=person, draft_id=f"d-{person}-1-{T0.timestamp()}",
+            credit_code=credit, answered=3, total=31, started_at=at, last_active_at=at))
 
     async def members(**filters: Any) -> set[str]:
         audience = Audience(**filters)
@@ -172,21 +184,32 @@ async def test_the_audience_follows_every_filter(sessions: Sessions) -> None:
         assert await count_audience(sessions, audience) == len(found)
         return found
 
-    everyone = {"oa:jinan-1", "oa:jinan-3", "mp:qingdao-2", "oa:newcomer"}
+    submitted = {"oa:jinan-1", "oa:jinan-3", "mp:qingdao-2"}
+    everyone = submitted | {"oa:newcomer", "oa:drafting", "mp:unknown-firm", "oa:expired"}
     assert await members() == everyone
-    assert await members(cities=("济南市",)) == {"oa:jinan-1", "oa:jinan-3"}
+    assert await members(cities=("济南市",)) == {"oa:jinan-1", "oa:jinan-3", "oa:drafting"}
     assert await members(counties=("市中区", "黄岛区")) == {"oa:jinan-3", "mp:qingdao-2"}
     assert await members(industries=("F",)) == {"mp:qingdao-2"}
-    assert await members(level_max=2) == {"oa:jinan-1", "mp:qingdao-2"}
-    assert await members(level_min=2, level_max=2) == {"oa:jinan-1", "mp:qingdao-2"}
+    # The enterprise a draft names has a level of its own (submitted by someone else).
+    assert await members(level_max=2) == {"oa:jinan-1", "mp:qingdao-2", "oa:drafting"}
+    assert await members(level_min=2, level_max=2) == {"oa:jinan-1", "mp:qingdao-2",
+                                                       "oa:drafting"}
     assert await members(level_min=3) == {"oa:jinan-3"}
     assert await members(credit_codes=(code(2),)) == {"oa:jinan-3"}
-    assert await members(statuses=("submitted",)) == everyone - {"oa:newcomer"}
-    assert await members(statuses=("not_started",)) == {"oa:newcomer"}
+    assert await members(statuses=("submitted",)) == submitted
+    assert await members(statuses=("not_started",)) == {"oa:newcomer", "oa:expired"}
+    assert await members(statuses=("in_progress",)) == {"oa:drafting", "mp:unknown-firm"}
+    assert await members(statuses=("in_progress", "not_started")) == everyone - submitted
+    assert await members(statuses=("in_progress",), cities=("济南市",)) == {"oa:drafting"}
+    assert await members(statuses=("not_started", "in_progress", "submitted")) == everyone
     assert await members(cities=("济南市",), level_min=3) == {"oa:jinan-3"}
 
     assert await set_opt_out(sessions, "oa:jinan-3", True)
     assert not await set_opt_out(sessions, "oa:nobody", True)
+    # Submitting the draft (its id is the one submit() gives) ends "in progress" with it.
+    await submit(sessions, "oa:drafting", 1)
+    assert await members(statuses=("in_progress",)) == {"mp:unknown-firm"}
+    assert "oa:drafting" in await members(statuses=("submitted",))
     opted = {m.person_id: m.opted_out async for batch in stream_audience(sessions, Audience())
              for m in batch}
     assert opted["oa:jinan-3"] and not opted["oa:jinan-1"]

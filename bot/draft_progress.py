@@ -1,0 +1,58 @@
+"""Tells the archive how far each person's draft is (storage.activity), so "not started / in
+progress" can be asked in SQL: at once when a draft starts or names its enterprise, otherwise at
+most every `interval` seconds per person and process (the answer count may lag that long)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from bot.archive_requests import Who
+from flows.state import Context, Draft, answered_count
+from storage import activity
+from storage.archive import Sessions
+
+log = logging.getLogger(__name__)
+
+INTERVAL = 600.0
+MAX_REMEMBERED = 200_000  # people remembered per process; then forgotten all at once
+
+
+def _at(epoch: int | float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+class DraftProgress:
+    def __init__(self, ctx: Context, sessions: Sessions, *, clock: Callable[[], float],
+                 interval: float = INTERVAL) -> None:
+        self.ctx = ctx
+        self.sessions = sessions
+        self.clock = clock
+        self.interval = interval
+        self._noted: dict[str, tuple[float, str, str | None]] = {}  # person -> when, draft, code
+
+    async def note(self, who: Who, draft: Draft | None) -> None:
+        """The person's draft after a change (None: no draft, nothing to note)."""
+        if draft is None:
+            return
+        now = self.clock()
+        credit_code = draft.profile.get("credit_code")
+        last = self._noted.get(who.person_id)
+        if (last is not None and last[1:] == (draft.id, credit_code)
+                and now - last[0] < self.interval):
+            return
+        if len(self._noted) >= MAX_REMEMBERED:
+            self._noted.clear()  # bounded memory: at worst one more write per person
+        self._noted[who.person_id] = (now, draft.id, credit_code)
+        iset = self.ctx.iset(draft)
+        try:
+            await activity.record(self.sessions, activity.Activity(
+                person_id=who.person_id, subject_id=who.subject_id, draft_id=draft.id,
+                credit_code=credit_code, answered=answered_count(iset, draft),
+                total=len(iset.codes), started_at=_at(draft.started_at),
+                last_active_at=_at(now)))
+        except Exception:
+            self._noted.pop(who.person_id, None)  # try again with the next message
+            log.warning("could not record the draft progress of %s", who.person_id,
+                        exc_info=True)
