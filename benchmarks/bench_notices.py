@@ -119,7 +119,7 @@ async def run(args: argparse.Namespace, redis_url: str, tmp: Path) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--recipients", type=int, default=20_000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=64)  # DXBOT_NOTICE_CONCURRENCY
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url")
     args = parser.parse_args()

@@ -69,7 +69,7 @@ class Settings:
     notice_mp_template: str = ""  # mini-program subscribe-message template id for notices
     notice_resend_unknown: bool = True  # a send cut off by a crash: send again (or "unknown")
     notice_stale_seconds: int = 60  # a send unfinished this long belongs to a dead worker
-    notice_concurrency: int = 16  # sends in flight per worker (what a crash can leave unknown)
+    notice_concurrency: int = 64  # sends in flight per worker (what a crash can leave unknown)
     notice_rate: int = 0  # sends per second, shared by all workers (0: no limit of ours)
     notice_remind_seconds: int = 86400  # reminders to registrants this long before the start
     notice_pause_seconds: int = 3600  # after WeChat's 45009 (quota), wait this long

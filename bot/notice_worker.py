@@ -40,6 +40,7 @@ RETRIABLE = frozenset({-1})
 QUOTA_REACHED = 45009
 MAX_ATTEMPTS = 3
 THING_MAX = 20  # WeChat: a template's thing field holds 20 characters
+NOTICE_FRESH = 1.0  # seconds a worker trusts its copy of a notice (pause, cancellation)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class NoticeChannels:
 
 class NoticeWorker:
     def __init__(self, sessions: Sessions, queue: NoticeQueue, channels: NoticeChannels,
-                 tr: Translator, *, name: str, concurrency: int = 16,
+                 tr: Translator, *, name: str, concurrency: int = 64,
                  resend_unknown: bool = True, batch: int = 500, stale_after: float = 60.0,
                  remind_before: float = 86400.0, pause_seconds: float = 3600.0,
                  rate: SendRate | None = None, clock: Callable[[], float] = time.time) -> None:
@@ -71,6 +72,7 @@ class NoticeWorker:
         self.rate = rate
         self.clock = clock
         self.concurrency = concurrency
+        self._notices: dict[int, tuple[float, notices.StoredNotice | None]] = {}
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), tz=UTC)
@@ -91,12 +93,15 @@ class NoticeWorker:
 
     async def _plan(self, notice: notices.StoredNotice) -> int:
         after, done = await notices.plan_progress(self.sessions, notice.id)
-        if done:
+        lease_ms = int(self.stale_after * 1000)
+        if done or not await self.queue.plan_lease(notice.id, self.name, ttl_ms=lease_ms):
             return 0
         audience = Audience.from_data(notice.audience)
         queued = 0
         async for members in notices.stream_audience(self.sessions, audience, batch=self.batch,
                                                      after=after, now=self.now()):
+            if not await self.queue.plan_lease(notice.id, self.name, ttl_ms=lease_ms):
+                return queued  # stalled past the lease: another worker plans on
             ids = [m.person_id for m in members]
             # Records first, then entries, then the cursor: a crash anywhere re-plans at most
             # this batch, and the records' compare-and-set absorbs the repeated entries.
@@ -136,14 +141,28 @@ class NoticeWorker:
         for notice_id, group in by_notice.items():
             for start in range(0, len(group), self.concurrency):
                 chunk = group[start:start + self.concurrency]
-                # Read per chunk: another worker may have paused or cancelled it meanwhile.
-                notice = await notices.get_notice(self.sessions, notice_id)
+                # Another worker may have paused or cancelled it meanwhile.
+                notice = await self._notice(notice_id)
                 if notice is not None and notice.paused(self.now()):
                     # The records stay queued; resume_paused queues them again.
                     await self.queue.ack([e.entry_id for e in group[start:]])
                     break
                 await self._chunk(notice_id, "notice", notice, [e.person_id for e in chunk])
                 await self.queue.ack([e.entry_id for e in chunk])
+
+    async def _notice(self, notice_id: int) -> notices.StoredNotice | None:
+        """The notice as read at most `NOTICE_FRESH` seconds ago: a pause or a cancellation
+        reaches every worker that soon (sends in between are what WeChat refuses anyway, and
+        are queued again)."""
+        now = time.monotonic()
+        cached = self._notices.get(notice_id)
+        if cached is not None and now - cached[0] < NOTICE_FRESH:
+            return cached[1]
+        notice = await notices.get_notice(self.sessions, notice_id)
+        if len(self._notices) > 1000:
+            self._notices.clear()
+        self._notices[notice_id] = (now, notice)
+        return notice
 
     async def send_personal(self) -> int:
         """Registrants' own messages (reminders, promotions, cancellations), straight from
@@ -166,9 +185,10 @@ class NoticeWorker:
         """Claim, send and record one chunk; True when WeChat paused the notice (45009)."""
         if self.rate is not None:
             await self.rate.acquire(len(persons))
-        claimed = await deliveries.claim_many(self.sessions, notice_id, persons, self.now(),
-                                              purpose=purpose)
-        facts = await deliveries.facts_many(self.sessions, claimed, self.channels.mp_template)
+        facts = await deliveries.claim_many(self.sessions, notice_id, persons, self.now(),
+                                            purpose=purpose,
+                                            template_id=self.channels.mp_template)
+        claimed = list(facts)
         signed_up = ({} if purpose == "notice" else
                      await registrations.statuses_of(self.sessions, notice_id, claimed))
         outcomes = await asyncio.gather(*(
@@ -182,6 +202,7 @@ class NoticeWorker:
             log.warning("WeChat quota reached (45009): notice %d paused until %s", notice_id,
                         until.isoformat())
             await notices.pause(self.sessions, notice_id, until, QUOTA_REACHED)
+            self._notices.pop(notice_id, None)
         again = [o.person_id for o in outcomes
                  if o.status == "queued" and o.errcode != QUOTA_REACHED]
         if again and purpose == "notice":  # personal messages are picked from their records
@@ -279,8 +300,11 @@ class NoticeWorker:
                 "thing3": place[:THING_MAX]}
         if channel == "template":
             assert self.channels.oa and self.channels.oa_template
+            # WeChat drops a repeat of (openid, client_msg_id) within 10 minutes: a send
+            # repeated after a crash (resend policy) does not reach the person twice.
             await self.channels.oa.send_template(openid, self.channels.oa_template, data,
-                                                 url=notice.link)
+                                                 url=notice.link,
+                                                 client_msg_id=f"dx-{notice.id}-{purpose}")
         elif channel == "subscribe":
             assert self.channels.mp and self.channels.mp_template
             await self.channels.mp.send_subscribe(openid, self.channels.mp_template, data)

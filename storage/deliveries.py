@@ -56,10 +56,12 @@ async def queue_in(session: AsyncSession, notice_id: int, person_ids: Iterable[s
     rows = [{"notice_id": notice_id, "purpose": purpose, "person_id": p, "status": "queued",
              "attempts": 0, "updated_at": now} for p in person_ids]
     if rows:
+        # One cached statement with many parameter sets (the drivers batch them), rather than
+        # a statement with a VALUES row per person compiled anew for every batch.
         insert = insert_for(session)
-        await session.execute(insert(NoticeDelivery).values(rows).on_conflict_do_nothing(
+        await session.execute(insert(NoticeDelivery).on_conflict_do_nothing(
             index_elements=[NoticeDelivery.notice_id, NoticeDelivery.purpose,
-                            NoticeDelivery.person_id]))
+                            NoticeDelivery.person_id]), rows)
 
 
 Key = tuple[int, str, str]  # notice id, purpose, person id
@@ -178,11 +180,13 @@ async def attempts(sessions: Sessions, notice_id: int, person_id: str, *,
 
 
 async def claim_many(sessions: Sessions, notice_id: int, person_ids: Iterable[str],
-                     now: datetime, *, purpose: str = "notice") -> set[str]:
-    """queued -> sending for many at once (one statement); the persons this call got."""
+                     now: datetime, *, purpose: str = "notice",
+                     template_id: str | None = None) -> dict[str, PersonFacts | None]:
+    """queued -> sending for many at once (one statement), and what the channel rules need to
+    know of each person this call got (None: not a known person), in the same transaction."""
     wanted = list(dict.fromkeys(person_ids))
     if not wanted:
-        return set()
+        return {}
     async with sessions() as session:
         rows = await session.execute(
             update(NoticeDelivery)
@@ -190,28 +194,25 @@ async def claim_many(sessions: Sessions, notice_id: int, person_ids: Iterable[st
                    NoticeDelivery.person_id.in_(wanted), NoticeDelivery.status == "queued")
             .values(status="sending", attempts=NoticeDelivery.attempts + 1, updated_at=now)
             .returning(NoticeDelivery.person_id))
-        claimed = {person_id for (person_id,) in rows}
+        claimed = [person_id for (person_id,) in rows]
+        facts = await _facts(session, claimed, template_id) if claimed else {}
         await session.commit()
-        return claimed
+        return {person_id: facts.get(person_id) for person_id in claimed}
 
 
-async def facts_many(sessions: Sessions, person_ids: Iterable[str],
-                     template_id: str | None) -> dict[str, PersonFacts]:
-    wanted = list(person_ids)
-    if not wanted:
-        return {}
+async def _facts(session: AsyncSession, person_ids: list[str],
+                 template_id: str | None) -> dict[str, PersonFacts]:
     consent = (select(SubscribeConsent.remaining)
                .where(SubscribeConsent.person_id == Person.id,
                       SubscribeConsent.template_id == (template_id or ""))
                .scalar_subquery())
-    async with sessions() as session:
-        rows = await session.execute(
-            select(Person.id, Person.channel, Person.openid, Person.subscribed,
-                   Person.notices_opt_out, Person.last_message_at, consent)
-            .where(Person.id.in_(wanted)))
-        return {r[0]: PersonFacts(person_id=r[0], channel=r[1], openid=r[2], subscribed=r[3],
-                                  opted_out=r[4], last_message_at=r[5], consents=r[6] or 0)
-                for r in rows}
+    rows = await session.execute(
+        select(Person.id, Person.channel, Person.openid, Person.subscribed,
+               Person.notices_opt_out, Person.last_message_at, consent)
+        .where(Person.id.in_(person_ids)))
+    return {r[0]: PersonFacts(person_id=r[0], channel=r[1], openid=r[2], subscribed=r[3],
+                              opted_out=r[4], last_message_at=r[5], consents=r[6] or 0)
+            for r in rows}
 
 
 @dataclass(frozen=True)

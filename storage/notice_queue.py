@@ -21,12 +21,28 @@ class Entry(NamedTuple):
     person_id: str
 
 
+# KEYS[1] the lease, ARGV[1] the holder, ARGV[2] its lifetime in ms: 1 when the holder has it.
+_LEASE = """
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+
 class NoticeQueue:
     def __init__(self, redis: aioredis.Redis, *, stream: str = "dx:notices:deliveries",
                  group: str = "senders") -> None:
         self.redis = redis
         self.stream = stream
         self.group = group
+        self._lease = redis.register_script(_LEASE)
+
+    async def plan_lease(self, notice_id: int, holder: str, *, ttl_ms: int) -> bool:
+        """Take or renew the right to plan a campaign: one worker plans it at a time (the others
+        would only queue the same entries again); a dead holder's lease runs out."""
+        return bool(await self._lease(keys=[f"{self.stream}:plan:{notice_id}"],
+                                      args=[holder, ttl_ms]))
 
     async def ensure_group(self) -> None:
         try:

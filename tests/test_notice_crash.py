@@ -28,7 +28,7 @@ from tests.redis_fixtures import TEST_REDIS_URL_VAR
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 OA, SECRET, TEMPLATE = "wxcrash00000000001", "crash-secret", "tmpl-crash"
 RECIPIENTS = 20_000
-CONCURRENCY = 32  # the worker's default chunk: at most this many sends in flight
+CONCURRENCY = 64  # DXBOT_NOTICE_CONCURRENCY: at most this many sends in flight
 
 
 def worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -72,7 +72,8 @@ async def test_sigkill_mid_campaign(tmp_path: Path, redis_client: aioredis.Redis
         "DXBOT_REDIS_URL": os.environ.get(TEST_REDIS_URL_VAR) or f"unix://{redis_socket}",
         "DXBOT_WECHAT_APPID": OA, "DXBOT_WECHAT_SECRET": SECRET,
         "DXBOT_WECHAT_API_BASE": str(fake.make_url("")).rstrip("/"),
-        "DXBOT_NOTICE_OA_TEMPLATE": TEMPLATE, "DXBOT_NOTICE_STALE_SECONDS": "2"})
+        "DXBOT_NOTICE_OA_TEMPLATE": TEMPLATE, "DXBOT_NOTICE_STALE_SECONDS": "2",
+        "DXBOT_NOTICE_CONCURRENCY": str(CONCURRENCY)})
     log = tmp_path / "workers.log"
     sent_calls = lambda: [c for c in wechat.calls_to("cgi-bin/message/template/send")  # noqa: E731
                           if c["errcode"] == 0]
@@ -111,6 +112,10 @@ async def test_sigkill_mid_campaign(tmp_path: Path, redis_client: aioredis.Redis
     print(f"\nkilled after {at_kill} sends; {len(twice)} recipients got it twice")
     assert len(twice) <= CONCURRENCY  # only sends in flight at the kill may repeat
     assert all(received[openid] == 2 for openid in twice)
+    # ...and WeChat drops those repeats (same openid and client_msg_id within 10 minutes):
+    # every recipient received the notice exactly once.
+    delivered = Counter(m["touser"] for m in wechat.messages())
+    assert len(delivered) == RECIPIENTS and set(delivered.values()) == {1}
     counts = await deliveries.counts(sessions, notice.id)
     assert counts == {"sent": RECIPIENTS}
     async with sessions() as session:
