@@ -29,6 +29,7 @@ import redis.asyncio as aioredis  # noqa: E402
 from bench_oa import free_port, redis_server, wait_port  # noqa: E402  (same folder)
 from sqlalchemy import insert  # noqa: E402
 
+from bot.app import new_event_loop  # noqa: E402
 from bot.notice_worker import NoticeChannels, NoticeWorker  # noqa: E402
 from bot.translations import translator  # noqa: E402
 from bot.wechat_api import WeChatClient  # noqa: E402
@@ -123,9 +124,11 @@ def main() -> int:
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url")
     args = parser.parse_args()
+    # The loop `dxbot worker` runs on (uvloop where it is built).
     with tempfile.TemporaryDirectory(prefix="dxbot-bench-") as tmp, \
-            redis_server(args.redis_url) as redis_url:
-        failures = asyncio.run(run(args, redis_url, Path(tmp)))
+            redis_server(args.redis_url) as redis_url, \
+            asyncio.Runner(loop_factory=new_event_loop) as runner:
+        failures = runner.run(run(args, redis_url, Path(tmp)))
     if failures:
         print("FAILED: " + "; ".join(failures))
         return 1

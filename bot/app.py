@@ -129,7 +129,7 @@ def serve(settings: Settings) -> None:
     app = build_app(settings)
     app.on_startup.append(_freeze_startup_objects)
     web.run_app(app, host=settings.host, port=settings.port, access_log=None,
-                loop=_event_loop(), print=lambda text: log.info("%s", text.strip()))
+                loop=new_event_loop(), print=lambda text: log.info("%s", text.strip()))
 
 
 async def _freeze_startup_objects(app: web.Application) -> None:
@@ -139,9 +139,11 @@ async def _freeze_startup_objects(app: web.Application) -> None:
     gc.freeze()
 
 
-def _event_loop() -> asyncio.AbstractEventLoop | None:
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where it is built (the callback and the notice sends are loop-bound), else the
+    standard loop, which works the same."""
     try:
         import uvloop
-    except ImportError:  # not built for this platform: the standard loop works the same
-        return None
+    except ImportError:
+        return asyncio.new_event_loop()
     return uvloop.new_event_loop()

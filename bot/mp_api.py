@@ -419,7 +419,8 @@ async def upcoming_notices(request: web.Request) -> web.Response:
         "ends_at": None if n.ends_at is None else n.ends_at.isoformat(),
         "place": n.place, "link": n.link, "capacity": n.capacity,
         "signup_deadline": None if n.signup_deadline is None else n.signup_deadline.isoformat(),
-        "signup": item.signup} for n, item in found]})
+        "signup": item.signup, "position": item.position, "signup_open": item.signup_open,
+        "full": item.full} for n, item in found]})
 
 
 async def sign_up(request: web.Request) -> web.Response:

@@ -172,7 +172,12 @@ SCHEMAS: dict[str, Any] = {
             "capacity": {"type": "integer", "nullable": True},
             "signup_deadline": {**_TIME, "nullable": True},
             "signup": {"type": "string", "nullable": True,
-                       "enum": ["registered", "waitlisted", "cancelled", None]}}}}}},
+                       "enum": ["registered", "waitlisted", None]},
+            "position": {"type": "integer", "nullable": True,
+                         "description": "place on the waiting list"},
+            "signup_open": {"type": "boolean"},
+            "full": {"type": "boolean",
+                     "description": "every seat taken: a sign-up goes on the waiting list"}}}}}},
     "SignUp": {"type": "object", "required": ["signup"], "properties": {
         "signup": {"type": "string", "enum": ["registered", "waitlisted", "cancelled"]},
         "position": {"type": "integer", "nullable": True,

@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 CHINA_TIME = timedelta(hours=8)
 RETRIABLE = frozenset({-1})
 QUOTA_REACHED = 45009
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 3  # WeChat's -1 (system busy)
+MAX_UNAVAILABLE_ATTEMPTS = 8  # no answer at all: about a minute of backing off in all
 THING_MAX = 20  # WeChat: a template's thing field holds 20 characters
 NOTICE_FRESH = 1.0  # seconds a worker trusts its copy of a notice (pause, cancellation)
 
@@ -240,11 +241,24 @@ class NoticeWorker:
             await self._send(channel, facts.openid, notice, purpose)
         except WeChatAPIError as error:
             return await self._failed(notice.id, purpose, person_id, channel, error.errcode)
-        except WeChatUnavailable:
-            # It may or may not have arrived: the unknown-send policy decides.
-            return Outcome(person_id, "queued" if self.resend_unknown else "unknown",
-                           channel=channel, reason="no_answer")
+        except WeChatUnavailable as error:
+            return await self._unavailable(notice.id, purpose, person_id, channel,
+                                           maybe_sent=error.maybe_sent)
         return Outcome(person_id, "sent", channel=channel)
+
+    async def _unavailable(self, notice_id: int, purpose: str, person_id: str, channel: str,
+                           *, maybe_sent: bool) -> deliveries.Outcome:
+        """No answer from WeChat (timeout, connection lost or refused): try again later, after
+        a growing pause. A send that may have arrived is tried again only by policy."""
+        if maybe_sent and not self.resend_unknown:
+            return deliveries.Outcome(person_id, "unknown", channel=channel, reason="no_answer")
+        attempts = await deliveries.attempts(self.sessions, notice_id, person_id,
+                                             purpose=purpose)
+        if attempts >= MAX_UNAVAILABLE_ATTEMPTS:
+            return deliveries.Outcome(person_id, "failed", channel=channel,
+                                      reason="unavailable")
+        await asyncio.sleep(min(30.0, 0.25 * 2 ** attempts))
+        return deliveries.Outcome(person_id, "queued", channel=channel, reason="no_answer")
 
     async def _failed(self, notice_id: int, purpose: str, person_id: str, channel: str,
                       errcode: int) -> deliveries.Outcome:

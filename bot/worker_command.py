@@ -9,7 +9,7 @@ import signal
 
 import aiohttp
 
-from bot.app import wechat_client
+from bot.app import new_event_loop, wechat_client
 from bot.config import Settings
 from bot.notice_worker import NoticeChannels, build_worker
 from bot.translations import translator
@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 def run(settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return asyncio.run(_run(settings))
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        return runner.run(_run(settings))
 
 
 async def _run(settings: Settings) -> int:

@@ -395,7 +395,11 @@ async def test_notices_and_sign_up_with_a_waiting_list(client: MakeClient,
     assert await ann.ok("POST", path, None, 201) == {"signup": "registered", "position": None}
     assert await ann.ok("POST", path) == {"signup": "registered", "position": None}
     assert await bob.ok("POST", path, None, 201) == {"signup": "waitlisted", "position": 1}
+    [waiting] = (await bob.ok("GET", "/api/mp/notices"))["notices"]
+    assert (waiting["signup"], waiting["position"], waiting["full"], waiting["signup_open"]) == (
+        "waitlisted", 1, True, True)
     assert await ann.ok("DELETE", path) == {"signup": "cancelled"}
+    assert (await ann.ok("GET", "/api/mp/notices"))["notices"][0]["signup"] is None
     bob_view = await bob.ok("GET", "/api/mp/notices")
     assert bob_view["notices"][0]["signup"] == "registered"  # moved up
     status, error = await ann.call("DELETE", path)

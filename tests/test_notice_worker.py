@@ -365,3 +365,18 @@ async def test_the_send_rate_is_shared_by_the_workers(setup: Setup) -> None:
     for at in times:
         per_second[int(at)] = per_second.get(int(at), 0) + 1
     assert max(per_second.values()) <= 80  # at most two windows in any clock second
+
+
+@pytest.mark.parametrize("drop", ["before", "after"])
+async def test_no_answer_from_wechat_is_tried_again_and_reaches_the_person_once(
+    setup: Setup, drop: str,
+) -> None:
+    """Connections cut before WeChat saw the send, or after it sent it: tried again after a
+    pause; the repeat of a send that did go out is dropped by WeChat (client_msg_id)."""
+    people = [await setup.person("oa", f"o-{i}") for i in range(3)]
+    setup.wechat.add_fault(Fault("cgi-bin/message/template/send", drop=drop, times=2))
+    notice_id = await setup.notice()
+    await setup.drain(setup.worker())
+    assert await deliveries.counts(setup.sessions, notice_id) == {"sent": 3}
+    delivered = sorted(m["touser"] for m in setup.wechat.messages())
+    assert delivered == sorted(p.split(":")[1] for p in people)
