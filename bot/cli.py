@@ -40,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     from bot.notice_command import add_notice_arguments
 
     add_notice_arguments(notice)
+    enterprises = commands.add_parser("enterprises", help="the roster of enterprises to "
+                                      "transform: import a CSV or Excel file")
+    from bot.roster_command import add_enterprise_arguments
+
+    add_enterprise_arguments(enterprises)
     fake = commands.add_parser(
         "fake-wechat", help="run a fake of the WeChat API for tests and benchmarks")
     fake.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
@@ -91,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot import notice_command
 
         return notice_command.run(args, settings, translator(settings.locale))
+    if args.command == "enterprises":
+        from bot import roster_command
+
+        return roster_command.run(args, settings, translator(settings.locale))
     if args.command == "migrate":
         from storage.db import migrate
 

@@ -36,9 +36,11 @@ class Base(DeclarativeBase):
 
 
 class Enterprise(Base):
-    """One enterprise, keyed by its 统一社会信用代码; the profile is the latest one submitted."""
+    """One enterprise, keyed by its 统一社会信用代码; the profile is the latest one submitted or
+    imported with the roster."""
 
     __tablename__ = "enterprises"
+    __table_args__ = (Index("ix_enterprises_city_county", "city", "county"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     credit_code: Mapped[str] = mapped_column(String(18), unique=True)
@@ -48,6 +50,11 @@ class Enterprise(Base):
     industry: Mapped[str] = mapped_column(String(8))  # GB/T 4754 section, e.g. "C"
     industry_division: Mapped[str | None] = mapped_column(String(8))  # e.g. "C13"
     employees: Mapped[int | None]
+    # From the roster a department imports (待转型企业库); never shown to other enterprises.
+    contact_name: Mapped[str | None] = mapped_column(String(40))
+    contact_mobile: Mapped[str | None] = mapped_column(String(20))
+    in_roster: Mapped[bool] = mapped_column(default=False)
+    roster_imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
