@@ -215,3 +215,20 @@ class DraftActivity(Base):
     total: Mapped[int]
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_active_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Commissioner(Base):
+    """A digital commissioner (数字专员) and the area they answer for (`scope`: cities and
+    optionally counties). Their WeChat is bound with a one-time code, of which only the
+    SHA-256 digest is kept, until it is used or expires."""
+
+    __tablename__ = "commissioners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    scope: Mapped[dict[str, Any]] = mapped_column(JSONData())
+    person_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    code_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

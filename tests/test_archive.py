@@ -100,8 +100,8 @@ async def test_migrate_empty_database_twice(db_engine: AsyncEngine) -> None:
                    ).scalar_one()
     assert tables == {"alembic_version", "enterprises", "persons", "submissions",
                       "subscribe_consents", "notices", "notice_deliveries",
-                      "notice_registrations", "draft_activity"}
-    assert version == "0006"
+                      "notice_registrations", "draft_activity", "commissioners"}
+    assert version == "0008"
 
 
 async def test_upgrade_from_0001_keeps_submissions_as_their_own_subject(
@@ -130,6 +130,32 @@ async def test_upgrade_from_0001_keeps_submissions_as_their_own_subject(
     sessions = session_factory(db_engine)
     [old] = await latest_results(sessions, subject_id=ALICE)
     assert old.credit_code == CODE_A
+
+
+async def test_upgrade_from_0005_keeps_deliveries_as_campaign_messages(
+    db_engine: AsyncEngine,
+) -> None:
+    def upgrade_to(revision: str) -> Any:
+        def run(connection: Any) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+        return run
+
+    async with db_engine.begin() as connection:
+        await connection.run_sync(upgrade_to("0005"))
+        await connection.execute(text(
+            "INSERT INTO notices (id, kind, title, body, starts_at, audience, status, planned,"
+            " created_at, updated_at) VALUES (1, 'training', 't', 'b', :t, '{}', 'sent', :f,"
+            " :t, :t)"), {"t": T0, "f": False})
+        await connection.execute(text(
+            "INSERT INTO notice_deliveries (notice_id, person_id, status, attempts, updated_at)"
+            " VALUES (1, :p, 'sent', 1, :t)"), {"p": ALICE, "t": T0})
+    await migrate(db_engine)
+    from storage import deliveries
+    sessions = session_factory(db_engine)
+    assert await deliveries.counts(sessions, 1) == {"sent": 1}
+    assert await deliveries.counts_by_purpose(sessions, 1) == {"notice": {"sent": 1}}
 
 
 async def test_migrated_schema_matches_models(db_engine: AsyncEngine) -> None:

@@ -30,11 +30,12 @@ def upgrade() -> None:
                                    server_default="notice"))
         batch.drop_constraint("pk_notice_deliveries", type_="primary")
         batch.create_primary_key("pk_notice_deliveries", ["notice_id", "purpose", "person_id"])
-    with op.batch_alter_table("notices") as batch:
-        batch.add_column(sa.Column("paused_until", _datetime(), nullable=True))
-        batch.add_column(sa.Column("pause_errcode", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("reminders_planned", sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
+    # Plain ADD COLUMN: a batch would copy `notices`, which SQLite cannot drop while
+    # deliveries and sign-ups refer to it.
+    op.add_column("notices", sa.Column("paused_until", _datetime(), nullable=True))
+    op.add_column("notices", sa.Column("pause_errcode", sa.Integer(), nullable=True))
+    op.add_column("notices", sa.Column("reminders_planned", sa.Boolean(), nullable=False,
+                                       server_default=sa.false()))
     op.create_table(
         "draft_activity",
         sa.Column("person_id", sa.String(length=128), nullable=False),

@@ -18,13 +18,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("enterprises") as batch:
-        batch.add_column(sa.Column("contact_name", sa.String(length=40), nullable=True))
-        batch.add_column(sa.Column("contact_mobile", sa.String(length=20), nullable=True))
-        batch.add_column(sa.Column("in_roster", sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
-        batch.add_column(sa.Column("roster_imported_at", sa.DateTime(timezone=True),
-                                   nullable=True))
+    # Plain ADD COLUMN, which SQLite has: a batch would copy the table, and SQLite cannot drop
+    # a table that submissions and persons refer to.
+    op.add_column("enterprises", sa.Column("contact_name", sa.String(length=40), nullable=True))
+    op.add_column("enterprises", sa.Column("contact_mobile", sa.String(length=20),
+                                           nullable=True))
+    op.add_column("enterprises", sa.Column("in_roster", sa.Boolean(), nullable=False,
+                                           server_default=sa.false()))
+    op.add_column("enterprises", sa.Column("roster_imported_at", sa.DateTime(timezone=True),
+                                           nullable=True))
     op.create_index("ix_enterprises_city_county", "enterprises", ["city", "county"])
 
 

@@ -1,0 +1,83 @@
+"""Digital commissioners (数字专员): the area they answer for and the one-time codes that bind
+their WeChat to them. Pure: the shell stores commissioners and hands in the random bytes and
+the time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flows.i18n import N_
+from flows.problems import Problem
+from flows.profile import ProfileReference, normalize
+
+# No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read aloud or copied by hand survives.
+CODE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
+CODE_LENGTH = 10  # 25^10 ≈ 9.5e13: with attempts limited, not guessable
+NAME_MAX = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The enterprises a commissioner answers for: those in one of `cities` and, when
+    `counties` is given, in one of them too."""
+
+    cities: tuple[str, ...]
+    counties: tuple[str, ...] = ()
+
+    def covers(self, city: str, county: str) -> bool:
+        return city in self.cities and (not self.counties or county in self.counties)
+
+    def as_data(self) -> dict[str, Any]:
+        return {"cities": list(self.cities), "counties": list(self.counties)}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Scope:
+        return cls(tuple(data.get("cities") or ()), tuple(data.get("counties") or ()))
+
+
+def parse_scope(cities: Sequence[str], counties: Sequence[str],
+                reference: ProfileReference) -> Scope | list[Problem]:
+    problems: list[Problem] = []
+    found: list[str] = []
+    for text in cities:
+        value = normalize(text)
+        parsed = None if value.isdigit() else reference.parse_city(value)
+        if parsed is None or isinstance(parsed, Problem):
+            problems.append(Problem("city", N_("cities: {value} is not a city of Shandong."),
+                                    "cities", {"value": text}))
+        elif parsed not in found:
+            found.append(parsed)
+    if not cities:
+        problems.append(Problem("required", N_("cities: at least one city"), "cities"))
+    names = tuple(dict.fromkeys(normalize(c) for c in counties if normalize(c)))
+    if problems:
+        return problems
+    return Scope(tuple(found), names)
+
+
+def parse_name(text: str) -> str | Problem:
+    value = normalize(text)
+    if not 1 <= len(value) <= NAME_MAX:
+        return Problem("name", N_("name: 1 to {max} characters"), "name", {"max": NAME_MAX})
+    return value
+
+
+def binding_code(random_bytes: bytes) -> str:
+    """A code from random bytes (the shell draws 32 with `secrets`): bytes of 250 and above
+    are skipped, so every symbol is equally likely (250 = 10 × 25)."""
+    usable = [b for b in random_bytes if b < 250]
+    if len(usable) < CODE_LENGTH:
+        raise ValueError("not enough random bytes for a code")
+    return "".join(CODE_ALPHABET[b % len(CODE_ALPHABET)] for b in usable[:CODE_LENGTH])
+
+
+def code_digest(text: str) -> str | None:
+    """What is stored of a code (never the code itself), or None when `text` cannot be one."""
+    value = normalize(text).upper().replace(" ", "").replace("-", "")
+    if len(value) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in value):
+        return None
+    return hashlib.sha256(value.encode()).hexdigest()

@@ -1,0 +1,92 @@
+"""Digital commissioners in the database: added with a one-time binding code, bound to a
+WeChat person by that code (once, before it expires), looked up by person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+
+from flows.commissioners import Scope
+from storage.archive import Sessions
+from storage.models import Commissioner
+
+
+@dataclass(frozen=True)
+class StoredCommissioner:
+    id: int
+    name: str
+    scope: Scope
+    person_id: str | None
+    bound_at: datetime | None
+
+
+def _stored(row: Commissioner) -> StoredCommissioner:
+    return StoredCommissioner(row.id, row.name, Scope.from_data(row.scope), row.person_id,
+                              row.bound_at)
+
+
+async def add(sessions: Sessions, name: str, scope: Scope, digest: str, expires_at: datetime,
+              now: datetime) -> StoredCommissioner:
+    async with sessions() as session:
+        row = Commissioner(name=name, scope=scope.as_data(), code_digest=digest,
+                           code_expires_at=expires_at, created_at=now)
+        session.add(row)
+        await session.commit()
+        return _stored(row)
+
+
+async def new_code(sessions: Sessions, commissioner_id: int, digest: str,
+                   expires_at: datetime) -> bool:
+    """A fresh code for (re)binding, e.g. after a phone change; the old one stops working."""
+    async with sessions() as session:
+        result = await session.execute(update(Commissioner).where(
+            Commissioner.id == commissioner_id).values(code_digest=digest,
+                                                       code_expires_at=expires_at))
+        await session.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def bind(sessions: Sessions, digest: str, person_id: str,
+               now: datetime) -> StoredCommissioner | None:
+    """Use a code: the commissioner now bound to `person_id`, or None when no unexpired code
+    has this digest. One statement: two people with the same code cannot both bind."""
+    async with sessions() as session:
+        # A person is one commissioner at most: an earlier binding of theirs ends.
+        await session.execute(update(Commissioner).where(
+            Commissioner.person_id == person_id,
+            or_(Commissioner.code_digest.is_(None), Commissioner.code_digest != digest))
+            .values(person_id=None, bound_at=None))
+        result = await session.execute(
+            update(Commissioner)
+            .where(Commissioner.code_digest == digest, Commissioner.code_expires_at > now)
+            .values(person_id=person_id, bound_at=now, code_digest=None, code_expires_at=None)
+            .returning(Commissioner.id))
+        found = result.scalar_one_or_none()
+        if found is None:
+            await session.rollback()
+            return None
+        await session.commit()
+        row = await session.get(Commissioner, found)
+        assert row is not None
+        return _stored(row)
+
+
+async def of_person(sessions: Sessions, person_id: str) -> StoredCommissioner | None:
+    async with sessions() as session:
+        row = (await session.scalars(select(Commissioner).where(
+            Commissioner.person_id == person_id))).one_or_none()
+        return None if row is None else _stored(row)
+
+
+async def get(sessions: Sessions, commissioner_id: int) -> StoredCommissioner | None:
+    async with sessions() as session:
+        row = await session.get(Commissioner, commissioner_id)
+        return None if row is None else _stored(row)
+
+
+async def bound_people(sessions: Sessions) -> set[str]:
+    async with sessions() as session:
+        return set(await session.scalars(select(Commissioner.person_id).where(
+            Commissioner.person_id.is_not(None))))

@@ -1,0 +1,131 @@
+"""Where the enterprises of an area stand: not started, in progress (answered k of N, last
+active) or submitted (latest level and date), counted and listed for a commissioner's scope.
+
+An enterprise has submitted once any submission is archived for it; it is in progress while a
+draft naming its credit code was touched within the draft's lifetime; otherwise not started.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import and_, case, func, select
+
+from flows.commissioners import Scope
+from storage.activity import DRAFT_LIFETIME
+from storage.archive import Sessions
+from storage.models import DraftActivity, Enterprise, Submission
+
+Status = Literal["not_started", "in_progress", "submitted"]
+STATUSES: tuple[Status, ...] = ("not_started", "in_progress", "submitted")
+
+
+@dataclass(frozen=True)
+class ScopeProgress:
+    total: int
+    by_status: dict[str, int]  # every status, zero included
+    levels: dict[int, int]  # latest preliminary level -> enterprises that submitted
+
+
+@dataclass(frozen=True)
+class EnterpriseStatus:
+    credit_code: str
+    name: str
+    city: str
+    county: str
+    status: Status
+    answered: int | None  # in progress: of `total`
+    total: int | None
+    last_active_at: datetime | None
+    level: int | None  # submitted: the latest
+    level_name: str | None
+    submitted_at: datetime | None
+
+
+def _latest(column: Any) -> Any:
+    return (select(column).where(Submission.enterprise_id == Enterprise.id)
+            .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+            .limit(1).scalar_subquery())
+
+
+def _active(column: Any, now: datetime) -> Any:
+    return (select(column).where(DraftActivity.credit_code == Enterprise.credit_code,
+                                 DraftActivity.last_active_at > now - DRAFT_LIFETIME)
+            .order_by(DraftActivity.last_active_at.desc()).limit(1).scalar_subquery())
+
+
+def _columns(now: datetime) -> dict[str, Any]:
+    level = _latest(Submission.level)
+    active_at = _active(DraftActivity.last_active_at, now)
+    status = case((level.is_not(None), "submitted"), (active_at.is_not(None), "in_progress"),
+                  else_="not_started")
+    return {"level": level, "active_at": active_at, "status": status}
+
+
+def in_scope(scope: Scope) -> Any:
+    condition = Enterprise.city.in_(scope.cities)
+    if scope.counties:
+        condition = and_(condition, Enterprise.county.in_(scope.counties))
+    return condition
+
+
+async def progress(sessions: Sessions, scope: Scope, now: datetime) -> ScopeProgress:
+    c = _columns(now)
+    inner = (select(c["status"].label("status"), c["level"].label("level"))
+             .where(in_scope(scope)).subquery())
+    async with sessions() as session:
+        rows = (await session.execute(select(inner.c.status, inner.c.level, func.count())
+                                      .group_by(inner.c.status, inner.c.level))).all()
+    by_status = dict.fromkeys(STATUSES, 0)
+    levels: dict[int, int] = {}
+    for status, level, n in rows:
+        by_status[status] += n
+        if level is not None:
+            levels[int(level)] = levels.get(int(level), 0) + n
+    return ScopeProgress(sum(by_status.values()), by_status, dict(sorted(levels.items())))
+
+
+async def listing(sessions: Sessions, scope: Scope, status: Status, now: datetime, *,
+                  offset: int = 0, limit: int = 10) -> tuple[list[EnterpriseStatus], int]:
+    """One page of the enterprises in `scope` with `status` (by name), and how many there are."""
+    c = _columns(now)
+    inner = select(Enterprise.id, Enterprise.credit_code, Enterprise.name, Enterprise.city,
+                   Enterprise.county, c["status"].label("status")).where(
+        in_scope(scope)).subquery()
+    chosen = select(inner).where(inner.c.status == status)
+    async with sessions() as session:
+        total = int((await session.execute(
+            select(func.count()).select_from(chosen.subquery()))).scalar_one())
+        page = (await session.execute(
+            chosen.order_by(inner.c.name, inner.c.credit_code).offset(offset).limit(limit))
+                ).all()
+        found = []
+        for row in page:
+            detail = await _detail(session, row.id, row.credit_code, status, now)
+            found.append(EnterpriseStatus(row.credit_code, row.name, row.city, row.county,
+                                          status, **detail))
+        return found, total
+
+
+async def _detail(session: Any, enterprise_id: int, credit_code: str, status: Status,
+                  now: datetime) -> dict[str, Any]:
+    none: dict[str, Any] = {"answered": None, "total": None, "last_active_at": None,
+                            "level": None, "level_name": None, "submitted_at": None}
+    if status == "submitted":
+        row = (await session.execute(
+            select(Submission.level, Submission.level_name, Submission.submitted_at)
+            .where(Submission.enterprise_id == enterprise_id)
+            .order_by(Submission.submitted_at.desc(), Submission.id.desc()).limit(1))).one()
+        return {**none, "level": row.level, "level_name": row.level_name,
+                "submitted_at": row.submitted_at}
+    if status == "in_progress":
+        row = (await session.execute(
+            select(DraftActivity.answered, DraftActivity.total, DraftActivity.last_active_at)
+            .where(DraftActivity.credit_code == credit_code,
+                   DraftActivity.last_active_at > now - DRAFT_LIFETIME)
+            .order_by(DraftActivity.last_active_at.desc()).limit(1))).one()
+        return {**none, "answered": row.answered, "total": row.total,
+                "last_active_at": row.last_active_at}
+    return none
