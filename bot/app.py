@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot.admin_api import ADMIN_KEY, AdminAPI, add_admin_routes
 from bot.archive_requests import ArchiveRequests
+from bot.commissioner_desk import CommissionerDesk, bind_limiter
 from bot.config import Settings
 from bot.identity import OaIdentities
 from bot.mp_api import API_KEY, MiniProgramAPI, add_mp_routes
@@ -65,7 +66,9 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
             await migrate(engine)
             store = ConversationStore(redis)
             await store.load_scripts()
-            requests = ArchiveRequests(session_factory(engine), clock=time.time)
+            sessions = session_factory(engine)
+            desk = CommissionerDesk(sessions, bind_limiter(redis), clock=time.time)
+            requests = ArchiveRequests(sessions, clock=time.time, desk=desk)
             identities = OaIdentities(SubjectAliases(redis),
                                       unionid_of=oa_api.unionid_of if oa_api else None)
             app[RESPONDER] = OfficialAccountResponder(ctx, store, requests, identities)

@@ -12,13 +12,19 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.commissioner_desk import CommissionerDesk
 from bot.notice_board import NoticeBoard
 from flows.conversation import (
     ArchiveFound,
+    BindCommissioner,
+    BindRefused,
     Completion,
     ListNotices,
     LoadResults,
+    LoadRoster,
+    LoadScopeProgress,
     LookupArchive,
+    NotCommissioner,
     NoticeOptOutSet,
     NoticesListed,
     Request,
@@ -78,10 +84,11 @@ class ArchiveRequests:
     """Performs `flows.conversation` requests against the archive database."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *,
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float], desk: CommissionerDesk | None = None) -> None:
         self.sessions = sessions
         self.clock = clock
         self.board = NoticeBoard(sessions, clock=clock)
+        self.desk = desk  # None: no commissioners on this channel
 
     async def submit(self, request: Submit, who: Who) -> tuple[archive.StoredResult, ...]:
         """Record the submission (one transaction); the enterprise's newest results, this one
@@ -106,6 +113,16 @@ class ArchiveRequests:
         if isinstance(request, LoadResults):
             results = await archive.latest_results(sessions, subject_id=who.subject_id, limit=2)
             return ResultsLoaded(tuple(past_result(r) for r in results))
+        if isinstance(request, BindCommissioner):
+            if self.desk is None:
+                return BindRefused("invalid")
+            return await self.desk.bind(request.code, who.person_id)
+        if isinstance(request, LoadScopeProgress):
+            return (NotCommissioner() if self.desk is None
+                    else await self.desk.progress(who.person_id))
+        if isinstance(request, LoadRoster):
+            return (NotCommissioner() if self.desk is None
+                    else await self.desk.roster(who.person_id, request.status))
         if isinstance(request, ListNotices):
             return NoticesListed(tuple(item for _n, item in
                                        await self.board.upcoming(who.person_id)))

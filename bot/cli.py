@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     from bot.roster_command import add_enterprise_arguments
 
     add_enterprise_arguments(enterprises)
+    commissioner = commands.add_parser("commissioner", help="register digital commissioners "
+                                       "and issue their binding codes")
+    from bot.commissioner_command import add_commissioner_arguments
+
+    add_commissioner_arguments(commissioner)
     fake = commands.add_parser(
         "fake-wechat", help="run a fake of the WeChat API for tests and benchmarks")
     fake.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
@@ -100,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot import roster_command
 
         return roster_command.run(args, settings, translator(settings.locale))
+    if args.command == "commissioner":
+        from bot import commissioner_command
+
+        return commissioner_command.run(args, settings, translator(settings.locale))
     if args.command == "migrate":
         from storage.db import migrate
 

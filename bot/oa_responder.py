@@ -117,7 +117,9 @@ class OfficialAccountResponder:
     async def _process(self, who: Who, dedupe: str, message: InboundMessage,
                        raw_state: bytes | None, version: int) -> tuple[str | None, State]:
         person = who.subject_id
-        inbound = self._inbound(message)
+        desk = self.requests.desk
+        inbound = self._inbound(message, commissioner=desk is not None
+                                and await desk.is_commissioner(who.person_id))
         for _attempt in range(MAX_CONFLICT_RETRIES):
             outcome = await self._step(who, _load(raw_state), inbound)
             state = outcome.state
@@ -131,14 +133,15 @@ class OfficialAccountResponder:
         raise RuntimeError(f"state of {person} kept changing; gave up after "
                            f"{MAX_CONFLICT_RETRIES} attempts")
 
-    def _inbound(self, message: InboundMessage) -> Inbound:
+    def _inbound(self, message: InboundMessage, *, commissioner: bool) -> Inbound:
         now = int(self.clock())
         new_id = uuid.uuid4().hex
         if message.msg_type == "text":
-            return Inbound(kind="text", now=now, new_id=new_id, text=message.content)
+            return Inbound(kind="text", now=now, new_id=new_id, text=message.content,
+                           commissioner=commissioner)
         if message.msg_type == "event":
             return Inbound(kind="event", now=now, new_id=new_id, event=message.event,
-                           event_key=message.event_key)
+                           event_key=message.event_key, commissioner=commissioner)
         return Inbound(kind="other", now=now, new_id=new_id, msg_type=message.msg_type)
 
     async def _step(self, who: Who, state: State, inbound: Inbound) -> Outcome:

@@ -32,6 +32,8 @@ class Command(Enum):
     NOTICES = "notices"
     SIGN_UP = "sign_up"  # 报名 N: the notice number
     WITHDRAW = "withdraw"  # 取消报名 N
+    BIND = "bind"  # 绑定 CODE: a commissioner links their WeChat
+    ROSTER = "roster"  # 名单 未开始|进行中|已提交 (commissioners)
 
 
 KEYWORDS: dict[Command, frozenset[str]] = {
@@ -60,6 +62,9 @@ _EDIT = re.compile(r"(?:修改|改|edit)\s*(?:第\s*)?([0-9]{1,2}|[a-z][0-9]{1,2
 _SIGN_UP = re.compile(r"(?:报名|sign ?up)\s*(?:第\s*)?#?([0-9]{1,9})\s*号?", re.IGNORECASE)
 _WITHDRAW = re.compile(r"(?:取消报名|withdraw)\s*(?:第\s*)?#?([0-9]{1,9})\s*号?",
                        re.IGNORECASE)
+_BIND = re.compile(r"(?:绑定|bind)\s*([a-z0-9][a-z0-9 \-]{0,30})?", re.IGNORECASE)
+_ROSTER = re.compile(r"名单\s*(未开始|进行中|已提交)?")
+ROSTER_STATUSES = {"未开始": "not_started", "进行中": "in_progress", "已提交": "submitted"}
 _TRAILING = "。.!！~～ "
 
 # Menu (CLICK event) keys configured for the Official Account's custom menu.
@@ -84,8 +89,11 @@ def parse_command(text: str) -> Parsed | None:
     if command is not None:
         return Parsed(command)
     for pattern, command in ((_EDIT, Command.EDIT), (_SIGN_UP, Command.SIGN_UP),
-                             (_WITHDRAW, Command.WITHDRAW)):
+                             (_WITHDRAW, Command.WITHDRAW), (_BIND, Command.BIND)):
         match = pattern.fullmatch(value)
         if match:
-            return Parsed(command, match.group(1).upper())
+            return Parsed(command, (match.group(1) or "").upper())
+    match = _ROSTER.fullmatch(value)
+    if match:
+        return Parsed(Command.ROSTER, ROSTER_STATUSES.get(match.group(1) or "", ""))
     return None

@@ -18,6 +18,7 @@ from flows.profile import ProfileReference, normalize
 CODE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
 CODE_LENGTH = 10  # 25^10 ≈ 9.5e13: with attempts limited, not guessable
 NAME_MAX = 40
+ROSTER_SHOWN = 200  # enterprises listed in the chat (paged with 更多); the export has all
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +82,34 @@ def code_digest(text: str) -> str | None:
     if len(value) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in value):
         return None
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AreaProgress:
+    """A commissioner's area at a glance (their 进度)."""
+
+    area: str  # the cities and counties, as one text
+    total: int
+    by_status: Mapping[str, int]  # not_started, in_progress, submitted
+    levels: Mapping[int, int]  # latest preliminary level -> enterprises
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    name: str
+    credit_code: str
+    county: str
+    detail: str  # "12/31 · 2026-11-30" or "二级 · 2026-11-30", the shell's facts as text
+
+
+@dataclass(frozen=True, slots=True)
+class RosterPage:
+    """The enterprises of one status in a commissioner's area (the first ones of `total`)."""
+
+    status: str
+    entries: tuple[RosterEntry, ...]
+    total: int
+
+
+def area_text(scope: Scope) -> str:
+    return "、".join(scope.cities) + (f"（{'、'.join(scope.counties)}）" if scope.counties else "")

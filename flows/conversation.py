@@ -32,6 +32,7 @@ from typing import Any, Literal, TypeAlias
 from flows import messages
 from flows.answers import Answer, check_answers, check_question_answer, check_scene_answer
 from flows.commands import MENU_KEYS, Command, Parsed, parse_command
+from flows.commissioners import AreaProgress, RosterPage
 from flows.figures import derive, parse_figure
 from flows.indicators import IndicatorSet, Question, Scene
 from flows.notices import NoticeItem
@@ -78,6 +79,7 @@ class Inbound:
     event: str = ""  # subscribe, unsubscribe, click, …
     event_key: str = ""
     msg_type: str = ""  # image, voice, location, … (kind "other")
+    commissioner: bool = False  # the shell knows this person as a bound digital commissioner
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +132,26 @@ class WithdrawFrom:
     notice_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class BindCommissioner:
+    """绑定 CODE: link this WeChat to the commissioner the code was issued for."""
+
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoadScopeProgress:
+    """A commissioner's 进度: their area at a glance (the shell looks the area up itself)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadRoster:
+    status: str  # not_started | in_progress | submitted
+
+
 Request: TypeAlias = (LookupArchive | Submit | LoadResults | SetSubscription | SetNoticeOptOut
-                      | ListNotices | SignUpFor | WithdrawFrom)
+                      | ListNotices | SignUpFor | WithdrawFrom | BindCommissioner
+                      | LoadScopeProgress | LoadRoster)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,9 +208,26 @@ class WithdrawDone:
     withdrawn: bool  # False: there was no sign-up to withdraw
 
 
+@dataclass(frozen=True, slots=True)
+class CommissionerBound:
+    name: str
+    area: str  # the cities and counties, as one text
+
+
+@dataclass(frozen=True, slots=True)
+class BindRefused:
+    reason: Literal["invalid", "too_many"]  # no such unexpired code / too many tries
+
+
+@dataclass(frozen=True, slots=True)
+class NotCommissioner:
+    """A commissioner's command from someone who is not (or no longer) one."""
+
+
 Completion: TypeAlias = (ArchiveFound | Submitted | RequestFailed | ResultsLoaded
                          | SubscriptionSet | NoticeOptOutSet | NoticesListed | SignUpDone
-                         | WithdrawDone)
+                         | WithdrawDone | CommissionerBound | BindRefused
+                         | AreaProgress | RosterPage | NotCommissioner)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +290,17 @@ def resume(ctx: Context, state: State, completion: Completion) -> Outcome:
         if isinstance(completion.request, LookupArchive):  # go on; the submission upserts anyway
             return resume(ctx, state, ArchiveFound(None))
         return _reply(ctx, state, messages.unavailable(ctx))
+    if isinstance(completion, CommissionerBound):
+        return _reply(ctx, state, messages.commissioner_bound(ctx, completion.name,
+                                                              completion.area))
+    if isinstance(completion, BindRefused):
+        return _reply(ctx, state, messages.bind_refused(ctx, completion.reason))
+    if isinstance(completion, AreaProgress):
+        return _reply(ctx, state, messages.scope_progress(ctx, completion))
+    if isinstance(completion, RosterPage):
+        return _reply(ctx, state, messages.roster(ctx, completion))
+    if isinstance(completion, NotCommissioner):
+        return _reply(ctx, state, messages.not_commissioner(ctx))
     if isinstance(completion, NoticesListed):
         return _reply(ctx, state, messages.notices_list(ctx, draft, completion.items))
     if isinstance(completion, SignUpDone):
@@ -317,13 +365,26 @@ def _command(ctx: Context, state: State, parsed: Parsed, inbound: Inbound) -> Ou
         page, state.pages = state.pages[0], state.pages[1:]
         return Outcome(state, page)
     if command is Command.HELP:
-        return _reply(ctx, state, messages.help_text(ctx, draft))
+        return _reply(ctx, state, messages.help_text(ctx, draft,
+                                                     commissioner=inbound.commissioner))
     if command is Command.RESULT:
         return Outcome(state, None, LoadResults())
     if command in (Command.NOTICES_OFF, Command.NOTICES_ON):
         return Outcome(state, None, SetNoticeOptOut(command is Command.NOTICES_OFF))
     if command is Command.NOTICES:
         return Outcome(state, None, ListNotices())
+    if command is Command.BIND:
+        if not parsed.argument:
+            return _reply(ctx, state, messages.bind_how(ctx))
+        return Outcome(state, None, BindCommissioner(parsed.argument))
+    if command is Command.ROSTER:
+        if not inbound.commissioner:
+            return _reply(ctx, state, messages.not_commissioner(ctx))
+        if not parsed.argument:
+            return _reply(ctx, state, messages.roster_how(ctx))
+        return Outcome(state, None, LoadRoster(parsed.argument))
+    if command is Command.PROGRESS and inbound.commissioner:
+        return Outcome(state, None, LoadScopeProgress())
     if command is Command.SIGN_UP:
         return Outcome(state, None, SignUpFor(int(parsed.argument)))
     if command is Command.WITHDRAW:

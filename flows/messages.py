@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from flows.commissioners import AreaProgress, RosterPage
 from flows.figures import Derived, display_number
 from flows.indicators import IndicatorSet, Question, Scene
 from flows.notices import NoticeItem
@@ -246,24 +247,94 @@ def welcome(ctx: Context, draft: Draft | None) -> str:
     return text + "\n" + _("Reply 开始测评 to begin, or 帮助 for all commands.")
 
 
-def help_text(ctx: Context, draft: Draft | None) -> str:
+def help_text(ctx: Context, draft: Draft | None, *, commissioner: bool = False) -> str:
     _ = ctx.tr.gettext
-    lines = [_("Commands:"),
-             _("开始测评: start an assessment"),
-             _("继续: continue where you stopped"),
-             _("进度: how far you are"),
-             _("上一题: back to the previous question"),
-             _("修改 N: change question N, then come back"),
-             _("说明: explanation of the current question"),
-             _("重新开始: discard the answers and start again"),
-             _("提交: submit after the review"),
-             _("结果: your latest result"),
-             _("更多: the rest of a long message"),
-             _("通知: trainings and events for you, with your sign-ups"),
-             _("报名 N / 取消报名 N: sign up for notice N / withdraw"),
-             _("退订通知 / 订阅通知: stop / receive training and event notices")]
+    lines = [_("Commands:")]
+    if commissioner:  # 进度 is then the area's, not the own questionnaire's
+        lines += [_("进度: your area at a glance (enterprises by status, levels)"),
+                  _("名单 未开始 / 名单 进行中 / 名单 已提交: the enterprises of your area; 更多 "
+                    "for the rest")]
+    lines += [_("开始测评: start an assessment"), _("继续: continue where you stopped")]
+    if not commissioner:
+        lines.append(_("进度: how far you are"))
+    lines += [_("上一题: back to the previous question"),
+              _("修改 N: change question N, then come back"),
+              _("说明: explanation of the current question"),
+              _("重新开始: discard the answers and start again"),
+              _("提交: submit after the review"),
+              _("结果: your latest result"),
+              _("更多: the rest of a long message"),
+              _("通知: trainings and events for you, with your sign-ups"),
+              _("报名 N / 取消报名 N: sign up for notice N / withdraw"),
+              _("退订通知 / 订阅通知: stop / receive training and event notices")]
     if draft is not None:
         lines.append(_("You are at {where}.").format(where=_position(ctx, draft)))
+    return "\n".join(lines)
+
+
+# --- commissioners ---------------------------------------------------------------------------
+
+def bind_how(ctx: Context) -> str:
+    return ctx.tr.gettext("Send 绑定 followed by the code you were given, such as 绑定 "
+                          "7KQ9M3TXCA.")
+
+
+def commissioner_bound(ctx: Context, name: str, area: str) -> str:
+    return ctx.tr.gettext("Bound: you are {name}, digital commissioner for {area}. Reply 进度 "
+                          "for your area at a glance, or 帮助 for your commands.").format(
+        name=name, area=area)
+
+
+def bind_refused(ctx: Context, reason: str) -> str:
+    _ = ctx.tr.gettext
+    if reason == "too_many":
+        return _("Too many attempts; please try again in an hour.")
+    return _("This code is not valid: it may be mistyped, used already or expired. Ask for a "
+             "new one if needed.")
+
+
+def not_commissioner(ctx: Context) -> str:
+    return ctx.tr.gettext("This is for digital commissioners. If you are one, send 绑定 with "
+                          "your code first.")
+
+
+def roster_how(ctx: Context) -> str:
+    return ctx.tr.gettext("Reply 名单 未开始, 名单 进行中 or 名单 已提交.")
+
+
+def _share(part: int, whole: int) -> str:
+    return "0%" if whole == 0 else f"{Decimal(part * 100) / Decimal(whole):.1f}%"
+
+
+def scope_progress(ctx: Context, loaded: AreaProgress) -> str:
+    _ = ctx.tr.gettext
+    iset = ctx.iset(None)
+    by = loaded.by_status
+    lines = [_("Your area ({area}): {total} enterprises").format(area=loaded.area,
+                                                                  total=loaded.total),
+             _("Not started {n}, in progress {m}, submitted {k}; completion {share}").format(
+                 n=by.get("not_started", 0), m=by.get("in_progress", 0),
+                 k=by.get("submitted", 0), share=_share(by.get("submitted", 0), loaded.total))]
+    if loaded.levels:
+        lines.append(_("Preliminary levels: {levels}").format(levels="、".join(
+            f"{iset.level_name(level)} {n}" for level, n in sorted(loaded.levels.items()))))
+    lines.append(_("Reply 名单 未开始, 名单 进行中 or 名单 已提交 for the enterprises."))
+    return "\n".join(lines)
+
+
+def roster(ctx: Context, loaded: RosterPage) -> str:
+    _ = ctx.tr.gettext
+    title = {"not_started": _("Not started"), "in_progress": _("In progress"),
+             "submitted": _("Submitted")}[loaded.status]
+    if not loaded.entries:
+        return _("{title}: none in your area.").format(title=title)
+    lines = [_("{title}: {total} enterprises").format(title=title, total=loaded.total)]
+    for i, entry in enumerate(loaded.entries, 1):
+        line = f"{i}. {entry.name}（{entry.county}）{entry.credit_code}"
+        lines.append(f"{line} {entry.detail}".rstrip())
+    if loaded.total > len(loaded.entries):
+        lines.append(_("…and {n} more: the export has them all.").format(
+            n=loaded.total - len(loaded.entries)))
     return "\n".join(lines)
 
 

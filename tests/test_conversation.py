@@ -23,12 +23,16 @@ from bot.translations import translator
 from flows import messages
 from flows.answers import check_answers
 from flows.commands import KEYWORDS, MENU_KEYS, Command, Parsed, parse_command
+from flows.commissioners import AreaProgress, RosterEntry, RosterPage
 from flows.conversation import (
     ArchiveFound,
+    BindCommissioner,
     Completion,
     Inbound,
     ListNotices,
     LoadResults,
+    LoadRoster,
+    LoadScopeProgress,
     LookupArchive,
     NoticesListed,
     Outcome,
@@ -1472,3 +1476,46 @@ def test_what_sign_ups_come_to_is_said_plainly() -> None:
     assert "您没有报名第 7 号通知" in reply(WithdrawDone(7, None, False))
     failed = _resume(CTX, state, RequestFailed(SignUpFor(7)))
     assert failed.reply is not None and failed.reply.startswith("抱歉")
+
+
+# --- digital commissioners --------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "commissioner", "request_made"), [
+    ("绑定 7kq9m3txca", False, BindCommissioner("7KQ9M3TXCA")),
+    ("绑定7KQ9M-3TXCA", True, BindCommissioner("7KQ9M-3TXCA")),
+    ("进度", True, LoadScopeProgress()),
+    ("名单 未开始", True, LoadRoster("not_started")),
+    ("名单进行中", True, LoadRoster("in_progress")),
+    ("名单 已提交", True, LoadRoster("submitted")),
+])
+def test_commissioner_commands_ask_the_shell(text: str, commissioner: bool,
+                                             request_made: Request) -> None:
+    state = state_at("B4")
+    outcome = _handle(CTX, state, Inbound(kind="text", now=NOW, text=text,
+                                          commissioner=commissioner))
+    assert outcome.request == request_made
+    assert dump_state(outcome.state)["draft"] == dump_state(state)["draft"]
+
+
+def test_commissioner_commands_of_others_get_a_clear_answer() -> None:
+    state = state_at("B4")
+
+    def say(text: str, commissioner: bool = False) -> str:
+        outcome = _handle(CTX, state, Inbound(kind="text", now=NOW, text=text,
+                                              commissioner=commissioner))
+        assert outcome.request is None and outcome.reply is not None
+        return outcome.reply
+
+    assert "仅供数字专员" in say("名单 已提交")
+    assert say("进度").startswith("进度：已答 ")  # an owner's own questionnaire
+    assert "请发送「绑定」" in say("绑定")
+    assert "请回复「名单 未开始」" in say("名单", commissioner=True)
+    assert "辖区概况" in say("帮助", commissioner=True) and "辖区" not in say("帮助")
+    page = _resume(CTX, state, RosterPage("in_progress", (
+        RosterEntry("甲公司", "9137…", "历下区", "12/31 · 2026-11-30"),), total=250))
+    assert page.reply == ("进行中：共 250 家企业\n1. 甲公司（历下区）9137… 12/31 · 2026-11-30\n"
+                          "……另有 249 家，请使用导出查看全部。")
+    progress = _resume(CTX, state, AreaProgress("济南市", 3, {"not_started": 1,
+                                                          "in_progress": 1, "submitted": 1},
+                                                {2: 1}))
+    assert progress.reply is not None and "二级 1" in progress.reply

@@ -1,0 +1,93 @@
+"""What the chat does for digital commissioners: binding their WeChat with a one-time code,
+their area at a glance and its lists. The area always comes from the database by the person
+who asks, never from what they send."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from flows.commissioners import (
+    ROSTER_SHOWN,
+    AreaProgress,
+    RosterEntry,
+    RosterPage,
+    area_text,
+    code_digest,
+)
+from flows.conversation import BindRefused, CommissionerBound, NotCommissioner
+from storage import commissioners, enterprise_status
+from storage.archive import Sessions
+from storage.mp_sessions import RateLimiter
+
+CHINA_TIME = timedelta(hours=8)
+REFRESH_SECONDS = 60.0  # how soon a binding made elsewhere is known to this process
+BIND_ATTEMPTS_PER_HOUR = 5
+
+
+def _day(at: datetime | None) -> str:
+    return "" if at is None else (at + CHINA_TIME).strftime("%Y-%m-%d")
+
+
+class CommissionerDesk:
+    def __init__(self, sessions: Sessions, limiter: RateLimiter, *,
+                 clock: Callable[[], float]) -> None:
+        self.sessions = sessions
+        self.limiter = limiter
+        self.clock = clock
+        self._people: frozenset[str] = frozenset()
+        self._loaded_at = float("-inf")
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), tz=UTC)
+
+    async def is_commissioner(self, person_id: str) -> bool:
+        """From a set of the bound people, reloaded once a minute: no query per message."""
+        if time.monotonic() - self._loaded_at >= REFRESH_SECONDS:
+            self._people = frozenset(await commissioners.bound_people(self.sessions))
+            self._loaded_at = time.monotonic()
+        return person_id in self._people
+
+    async def bind(self, code: str, person_id: str) -> CommissionerBound | BindRefused:
+        allowed, _retry = await self.limiter.allow(person_id, self.clock())
+        if not allowed:
+            return BindRefused("too_many")
+        digest = code_digest(code)
+        bound = None if digest is None else await commissioners.bind(
+            self.sessions, digest, person_id, self.now())
+        if bound is None:
+            return BindRefused("invalid")
+        self._loaded_at = float("-inf")  # this process knows at once
+        return CommissionerBound(bound.name, area_text(bound.scope))
+
+    async def progress(self, person_id: str) -> AreaProgress | NotCommissioner:
+        found = await commissioners.of_person(self.sessions, person_id)
+        if found is None:
+            return NotCommissioner()
+        counted = await enterprise_status.progress(self.sessions, found.scope, self.now())
+        return AreaProgress(area_text(found.scope), counted.total, counted.by_status,
+                            counted.levels)
+
+    async def roster(self, person_id: str, status: str) -> RosterPage | NotCommissioner:
+        found = await commissioners.of_person(self.sessions, person_id)
+        if found is None or status not in enterprise_status.STATUSES:
+            return NotCommissioner()
+        page, total = await enterprise_status.listing(
+            self.sessions, found.scope, status, self.now(),  # type: ignore[arg-type]
+            limit=ROSTER_SHOWN)
+        entries = []
+        for e in page:
+            if e.status == "in_progress":
+                detail = f"{e.answered}/{e.total} · {_day(e.last_active_at)}"
+            elif e.status == "submitted":
+                detail = f"{e.level_name} · {_day(e.submitted_at)}"
+            else:
+                detail = ""
+            entries.append(RosterEntry(e.name, e.credit_code, e.county, detail))
+        return RosterPage(status, tuple(entries), total)
+
+
+def bind_limiter(redis: object) -> RateLimiter:
+    return RateLimiter(redis, limit=BIND_ATTEMPTS_PER_HOUR, window=3600,  # type: ignore[arg-type]
+                       prefix="dx:bind")
