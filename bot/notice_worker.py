@@ -361,8 +361,7 @@ class NoticeWorker:
             if notice.status != "sending":
                 continue
             _after, planned = await notices.plan_progress(self.sessions, notice.id)
-            counts = await deliveries.counts(self.sessions, notice.id)
-            if planned and not counts.get("queued") and not counts.get("sending"):
+            if planned and not await deliveries.pending(self.sessions, notice.id):
                 with contextlib.suppress(notices.NoticeStateError):  # another worker did
                     await notices.change_status(self.sessions, notice.id, "sent", self.now())
 

@@ -157,6 +157,18 @@ async def counts(sessions: Sessions, notice_id: int, *,
         return {status: int(n) for status, n in rows}
 
 
+async def pending(sessions: Sessions, notice_id: int) -> bool:
+    """Whether any campaign delivery of the notice is still queued or sending (an index
+    lookup, whatever the campaign's size)."""
+    async with sessions() as session:
+        found = await session.execute(
+            select(NoticeDelivery.person_id)
+            .where(NoticeDelivery.notice_id == notice_id,
+                   NoticeDelivery.status.in_(("queued", "sending")),
+                   NoticeDelivery.purpose == "notice").limit(1))
+        return found.first() is not None
+
+
 async def counts_by_purpose(sessions: Sessions, notice_id: int) -> dict[str, dict[str, int]]:
     """Statuses counted per purpose, for the admin's view of a notice."""
     async with sessions() as session:

@@ -173,7 +173,8 @@ class NoticeDelivery(Base):
     `reminder` before the start, `promoted` from the waiting list, `cancelled` event."""
 
     __tablename__ = "notice_deliveries"
-    __table_args__ = (Index("ix_notice_deliveries_status_updated_at", "status", "updated_at"),)
+    __table_args__ = (Index("ix_notice_deliveries_status_updated_at", "status", "updated_at"),
+                      Index("ix_notice_deliveries_notice_id_status", "notice_id", "status"))
 
     notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), primary_key=True)
     purpose: Mapped[str] = mapped_column(String(16), primary_key=True, default="notice")

@@ -23,7 +23,7 @@ from flows.i18n import PLAIN
 from flows.indicators import builtin_sets
 from flows.results import assessment_data
 from flows.scoring import assess
-from storage import archive
+from storage import archive, deliveries
 from storage.archive import (
     Profile,
     SubmissionRecord,
@@ -104,16 +104,18 @@ async def test_migrate_empty_database_twice(db_engine: AsyncEngine) -> None:
     assert version == "0008"
 
 
+def upgrade_to(revision: str) -> Any:
+    """A `run_sync` callable that migrates the connection's database to `revision`."""
+    def run(connection: Any) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    return run
+
+
 async def test_upgrade_from_0001_keeps_submissions_as_their_own_subject(
     db_engine: AsyncEngine,
 ) -> None:
-    def upgrade_to(revision: str) -> Any:
-        def run(connection: Any) -> None:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-        return run
-
     async with db_engine.begin() as connection:
         await connection.run_sync(upgrade_to("0001"))
         await connection.execute(text(
@@ -135,13 +137,6 @@ async def test_upgrade_from_0001_keeps_submissions_as_their_own_subject(
 async def test_upgrade_from_0005_keeps_deliveries_as_campaign_messages(
     db_engine: AsyncEngine,
 ) -> None:
-    def upgrade_to(revision: str) -> Any:
-        def run(connection: Any) -> None:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-        return run
-
     async with db_engine.begin() as connection:
         await connection.run_sync(upgrade_to("0005"))
         await connection.execute(text(
@@ -152,7 +147,6 @@ async def test_upgrade_from_0005_keeps_deliveries_as_campaign_messages(
             "INSERT INTO notice_deliveries (notice_id, person_id, status, attempts, updated_at)"
             " VALUES (1, :p, 'sent', 1, :t)"), {"p": ALICE, "t": T0})
     await migrate(db_engine)
-    from storage import deliveries
     sessions = session_factory(db_engine)
     assert await deliveries.counts(sessions, 1) == {"sent": 1}
     assert await deliveries.counts_by_purpose(sessions, 1) == {"notice": {"sent": 1}}

@@ -4,11 +4,9 @@ terminal."""
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,11 +18,10 @@ from flows.roster import check_roster
 from storage import commissioners
 from storage.db import session_factory
 from storage.roster import import_rows
+from tests import console
 from tests.db_fixtures import EmptyDatabase
 from tests.test_notice_e2e import service
 from tests.test_roster import HEADER, row
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 async def test_a_commissioner_sees_their_area_and_nothing_else(
@@ -82,12 +79,8 @@ async def test_a_commissioner_sees_their_area_and_nothing_else(
 
 
 def test_commissioners_from_the_terminal(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DXBOT_")}
-    env.update({"DXBOT_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(PROJECT_ROOT)})
-
     def dxbot(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot.cli", "commissioner", *args],
-                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        return console.dxbot(tmp_path, "commissioner", *args)
 
     added = dxbot("add", "--name", "王专员", "--cities", "济南,淄博市", "--counties", "历下区")
     assert added.returncode == 0, added.stderr

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from tests import console
+
 NOTICE = {"kind": "training", "title": "数字化普及培训", "body": "面向企业负责人。",
           "starts_at": "2026-12-10T09:00:00+08:00", "audience": {"cities": ["济南市"]}}
 
 
 def dxbot(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DXBOT_")}
-    env["DXBOT_DATA_DIR"] = str(tmp_path / "data")
-    return subprocess.run([sys.executable, "-m", "bot.cli", "notice", *args], cwd=tmp_path,
-                          env={**env, "PYTHONPATH": str(PROJECT_ROOT)}, capture_output=True,
-                          text=True, timeout=60)
+    return console.dxbot(tmp_path, "notice", *args)
 
 
 def out(run: subprocess.CompletedProcess[str]) -> Any:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,10 +20,10 @@ from flows.roster import RosterRow, check_roster
 from storage.archive import Profile, enterprise_profile, record_submission
 from storage.models import Enterprise
 from storage.roster import Imported, import_rows
+from tests import console
 from tests.test_archive import make_record
 
 Sessions = async_sessionmaker[AsyncSession]
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = builtin_reference()
 ZH = translator("zh_CN")
 HEADER = ["企业名称", "统一社会信用代码", "市", "县区", "行业", "联系人", "手机"]
@@ -106,11 +104,7 @@ async def test_import_upserts_by_credit_code(sessions: Sessions) -> None:
 
 
 def dxbot(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DXBOT_")}
-    env["DXBOT_DATA_DIR"] = str(tmp_path / "data")
-    return subprocess.run([sys.executable, "-m", "bot.cli", "enterprises", *args], cwd=tmp_path,
-                          env={**env, "PYTHONPATH": str(PROJECT_ROOT)}, capture_output=True,
-                          text=True, timeout=60)
+    return console.dxbot(tmp_path, "enterprises", *args)
 
 
 def test_the_console_command_on_csv_and_excel(tmp_path: Path) -> None:

@@ -30,6 +30,9 @@ def upgrade() -> None:
                                    server_default="notice"))
         batch.drop_constraint("pk_notice_deliveries", type_="primary")
         batch.create_primary_key("pk_notice_deliveries", ["notice_id", "purpose", "person_id"])
+    # "Is anything of this notice still queued or sending?" without reading what was sent.
+    op.create_index("ix_notice_deliveries_notice_id_status", "notice_deliveries",
+                    ["notice_id", "status"])
     # Plain ADD COLUMN: a batch would copy `notices`, which SQLite cannot drop while
     # deliveries and sign-ups refer to it.
     op.add_column("notices", sa.Column("paused_until", _datetime(), nullable=True))
@@ -53,6 +56,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_notice_deliveries_notice_id_status", table_name="notice_deliveries")
     op.drop_table("draft_activity")
     with op.batch_alter_table("notices") as batch:
         batch.drop_column("reminders_planned")
