@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.archive_requests import Who
+from bot.throttle import PerPersonThrottle
 from flows.state import Context, Draft, answered_count
 from storage import activity
 from storage.archive import Sessions
@@ -16,7 +17,6 @@ from storage.archive import Sessions
 log = logging.getLogger(__name__)
 
 INTERVAL = 600.0
-MAX_REMEMBERED = 200_000  # people remembered per process; then forgotten all at once
 
 
 def _at(epoch: int | float) -> datetime:
@@ -29,8 +29,7 @@ class DraftProgress:
         self.ctx = ctx
         self.sessions = sessions
         self.clock = clock
-        self.interval = interval
-        self._noted: dict[str, tuple[float, str, str | None]] = {}  # person -> when, draft, code
+        self._throttle = PerPersonThrottle(interval)
 
     async def note(self, who: Who, draft: Draft | None) -> None:
         """The person's draft after a change (None: no draft, nothing to note)."""
@@ -38,13 +37,8 @@ class DraftProgress:
             return
         now = self.clock()
         credit_code = draft.profile.get("credit_code")
-        last = self._noted.get(who.person_id)
-        if (last is not None and last[1:] == (draft.id, credit_code)
-                and now - last[0] < self.interval):
+        if not self._throttle.due(who.person_id, now, (draft.id, credit_code)):
             return
-        if len(self._noted) >= MAX_REMEMBERED:
-            self._noted.clear()  # bounded memory: at worst one more write per person
-        self._noted[who.person_id] = (now, draft.id, credit_code)
         iset = self.ctx.iset(draft)
         try:
             await activity.record(self.sessions, activity.Activity(
@@ -53,6 +47,6 @@ class DraftProgress:
                 total=len(iset.codes), started_at=_at(draft.started_at),
                 last_active_at=_at(now)))
         except Exception:
-            self._noted.pop(who.person_id, None)  # try again with the next message
+            self._throttle.forget(who.person_id)  # try again with the next message
             log.warning("could not record the draft progress of %s", who.person_id,
                         exc_info=True)

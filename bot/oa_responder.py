@@ -17,6 +17,7 @@ from collections.abc import Callable
 from bot.archive_requests import ArchiveRequests, Who
 from bot.draft_progress import DraftProgress
 from bot.identity import CHANNEL, OaIdentities
+from bot.throttle import PerPersonThrottle
 from bot.wechat_callback import InboundMessage
 from flows.conversation import (
     Completion,
@@ -38,7 +39,6 @@ RETRY_WAIT_SECONDS = 4.5
 MAX_CONFLICT_RETRIES = 8
 # The 48-hour customer-service window needs the last contact to within minutes, not seconds.
 CONTACT_INTERVAL = 600.0
-MAX_CONTACTS = 200_000
 
 
 def person_id(openid: str) -> str:
@@ -74,7 +74,7 @@ class OfficialAccountResponder:
         self.identities = identities
         self.clock = clock
         self.progress = DraftProgress(ctx, requests.sessions, clock=clock)
-        self._contacts: dict[str, float] = {}  # person id -> when last recorded
+        self._contacts = PerPersonThrottle(CONTACT_INTERVAL)
 
     async def __call__(self, message: InboundMessage) -> str | None:
         who = await self.identities.who(message.from_user)
@@ -102,12 +102,8 @@ class OfficialAccountResponder:
     async def _note_contact(self, who: Who) -> None:
         """Record when the person last wrote (customer-service messages are allowed for 48 h
         after): at most once per `CONTACT_INTERVAL` per person and process."""
-        now = self.clock()
-        if now - self._contacts.get(who.person_id, float("-inf")) < CONTACT_INTERVAL:
+        if not self._contacts.due(who.person_id, self.clock()):
             return
-        self._contacts[who.person_id] = now
-        if len(self._contacts) > MAX_CONTACTS:
-            self._contacts.clear()  # a bounded memory: at worst one more write per person
         try:
             await self.requests.touch(who)
         except Exception:
