@@ -174,7 +174,7 @@ class NoticeWorker:
         for notice_id, purpose, person_id in due:
             groups.setdefault((notice_id, purpose), []).append(person_id)
         for (notice_id, purpose), persons in groups.items():
-            notice = await notices.get_notice(self.sessions, notice_id)
+            notice = await self._notice(notice_id)
             for start in range(0, len(persons), self.concurrency):
                 if await self._chunk(notice_id, purpose, notice,
                                      persons[start:start + self.concurrency]):
@@ -186,15 +186,14 @@ class NoticeWorker:
         """Claim, send and record one chunk; True when WeChat paused the notice (45009)."""
         if self.rate is not None:
             await self.rate.acquire(len(persons))
-        facts = await deliveries.claim_many(self.sessions, notice_id, persons, self.now(),
-                                            purpose=purpose,
-                                            template_id=self.channels.mp_template)
-        claimed = list(facts)
+        claims = await deliveries.claim_many(self.sessions, notice_id, persons, self.now(),
+                                             purpose=purpose,
+                                             template_id=self.channels.mp_template)
         signed_up = ({} if purpose == "notice" else
-                     await registrations.statuses_of(self.sessions, notice_id, claimed))
+                     await registrations.statuses_of(self.sessions, notice_id, claims))
         outcomes = await asyncio.gather(*(
-            self._deliver(notice, purpose, person, facts.get(person), signed_up.get(person))
-            for person in sorted(claimed)))
+            self._deliver(notice, purpose, person, claims[person], signed_up.get(person))
+            for person in sorted(claims)))
         await deliveries.finish_many(self.sessions, notice_id, outcomes, self.now(),
                                      purpose=purpose)
         paused = any(o.errcode == QUOTA_REACHED for o in outcomes)
@@ -211,9 +210,10 @@ class NoticeWorker:
         return paused
 
     async def _deliver(self, notice: notices.StoredNotice | None, purpose: str,
-                       person_id: str, facts: deliveries.PersonFacts | None,
+                       person_id: str, claim: deliveries.Claim,
                        signed_up: str | None) -> deliveries.Outcome:
         Outcome = deliveries.Outcome
+        facts = claim.facts
         if notice is None or (notice.status == "cancelled" and purpose != "cancelled"):
             return Outcome(person_id, "skipped", reason="cancelled")
         if purpose in ("reminder", "promoted") and signed_up != "registered":
@@ -240,39 +240,26 @@ class NoticeWorker:
         try:
             await self._send(channel, facts.openid, notice, purpose)
         except WeChatAPIError as error:
-            return await self._failed(notice.id, purpose, person_id, channel, error.errcode)
+            return await self._failed(person_id, channel, error.errcode, claim.attempts)
         except WeChatUnavailable as error:
-            return await self._unavailable(notice.id, purpose, person_id, channel,
-                                           maybe_sent=error.maybe_sent)
+            if error.maybe_sent and not self.resend_unknown:  # the unknown-send policy
+                return Outcome(person_id, "unknown", channel=channel, reason="no_answer")
+            # No answer (timeout, connection lost or refused): later, after a growing pause.
+            return await _later(person_id, channel, claim.attempts, MAX_UNAVAILABLE_ATTEMPTS,
+                                pause=(0.25, 30.0), reason="no_answer", gave_up="unavailable")
         return Outcome(person_id, "sent", channel=channel)
 
-    async def _unavailable(self, notice_id: int, purpose: str, person_id: str, channel: str,
-                           *, maybe_sent: bool) -> deliveries.Outcome:
-        """No answer from WeChat (timeout, connection lost or refused): try again later, after
-        a growing pause. A send that may have arrived is tried again only by policy."""
-        if maybe_sent and not self.resend_unknown:
-            return deliveries.Outcome(person_id, "unknown", channel=channel, reason="no_answer")
-        attempts = await deliveries.attempts(self.sessions, notice_id, person_id,
-                                             purpose=purpose)
-        if attempts >= MAX_UNAVAILABLE_ATTEMPTS:
-            return deliveries.Outcome(person_id, "failed", channel=channel,
-                                      reason="unavailable")
-        await asyncio.sleep(min(30.0, 0.25 * 2 ** attempts))
-        return deliveries.Outcome(person_id, "queued", channel=channel, reason="no_answer")
-
-    async def _failed(self, notice_id: int, purpose: str, person_id: str, channel: str,
-                      errcode: int) -> deliveries.Outcome:
+    async def _failed(self, person_id: str, channel: str, errcode: int,
+                      attempts: int) -> deliveries.Outcome:
         if errcode == 43101 and self.channels.mp_template:
             await consents.revoke_consent(self.sessions, person_id, self.channels.mp_template,
                                           self.now())
         if errcode == QUOTA_REACHED:  # not this person's failure: sent after the pause
             return deliveries.Outcome(person_id, "queued", channel=channel, errcode=errcode,
                                       reason="paused")
-        attempts = await deliveries.attempts(self.sessions, notice_id, person_id,
-                                             purpose=purpose)
-        if errcode in RETRIABLE and attempts < MAX_ATTEMPTS:
-            await asyncio.sleep(min(2.0, 0.1 * 2 ** attempts))  # back off before re-queueing
-            return deliveries.Outcome(person_id, "queued", channel=channel, errcode=errcode)
+        if errcode in RETRIABLE:
+            return await _later(person_id, channel, attempts, MAX_ATTEMPTS, pause=(0.1, 2.0),
+                                errcode=errcode)
         return deliveries.Outcome(person_id, "failed", channel=channel, errcode=errcode)
 
     def _headline(self, notice: notices.StoredNotice, purpose: str) -> str:
@@ -399,6 +386,20 @@ class NoticeWorker:
                 log.exception("notice worker round failed; retrying in a second")
                 ready = False
                 await asyncio.sleep(1)
+
+
+async def _later(person_id: str, channel: str, attempts: int, limit: int, *,
+                 pause: tuple[float, float], errcode: int | None = None,
+                 reason: str | None = None, gave_up: str | None = None) -> deliveries.Outcome:
+    """Queued again after a pause that doubles with each try (`pause`: the first and the
+    longest), or failed once `limit` tries are spent."""
+    if attempts >= limit:
+        return deliveries.Outcome(person_id, "failed", channel=channel, errcode=errcode,
+                                  reason=gave_up)
+    first, longest = pause
+    await asyncio.sleep(min(longest, first * 2 ** attempts))
+    return deliveries.Outcome(person_id, "queued", channel=channel, errcode=errcode,
+                              reason=reason)
 
 
 def build_worker(sessions: Sessions, redis: Any, channels: NoticeChannels, tr: Translator,

@@ -182,20 +182,20 @@ async def counts_by_purpose(sessions: Sessions, notice_id: int) -> dict[str, dic
         return found
 
 
-async def attempts(sessions: Sessions, notice_id: int, person_id: str, *,
-                   purpose: str = "notice") -> int:
-    async with sessions() as session:
-        value = (await session.execute(
-            select(NoticeDelivery.attempts).where(*_is(notice_id, purpose, person_id))
-                 )).scalar_one_or_none()
-        return int(value or 0)
+@dataclass(frozen=True)
+class Claim:
+    """A delivery this worker may now send: which try this is, and the person's facts (None:
+    not a known person)."""
+
+    attempts: int
+    facts: PersonFacts | None
 
 
 async def claim_many(sessions: Sessions, notice_id: int, person_ids: Iterable[str],
                      now: datetime, *, purpose: str = "notice",
-                     template_id: str | None = None) -> dict[str, PersonFacts | None]:
-    """queued -> sending for many at once (one statement), and what the channel rules need to
-    know of each person this call got (None: not a known person), in the same transaction."""
+                     template_id: str | None = None) -> dict[str, Claim]:
+    """queued -> sending for many at once (one statement), with what the channel rules need to
+    know of each person this call got, in the same transaction."""
     wanted = list(dict.fromkeys(person_ids))
     if not wanted:
         return {}
@@ -205,11 +205,11 @@ async def claim_many(sessions: Sessions, notice_id: int, person_ids: Iterable[st
             .where(NoticeDelivery.notice_id == notice_id, NoticeDelivery.purpose == purpose,
                    NoticeDelivery.person_id.in_(wanted), NoticeDelivery.status == "queued")
             .values(status="sending", attempts=NoticeDelivery.attempts + 1, updated_at=now)
-            .returning(NoticeDelivery.person_id))
-        claimed = [person_id for (person_id,) in rows]
-        facts = await _facts(session, claimed, template_id) if claimed else {}
+            .returning(NoticeDelivery.person_id, NoticeDelivery.attempts))
+        attempts = {person_id: int(n) for person_id, n in rows}
+        facts = await _facts(session, list(attempts), template_id) if attempts else {}
         await session.commit()
-        return {person_id: facts.get(person_id) for person_id in claimed}
+        return {person_id: Claim(n, facts.get(person_id)) for person_id, n in attempts.items()}
 
 
 async def _facts(session: AsyncSession, person_ids: list[str],
