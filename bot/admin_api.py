@@ -128,10 +128,9 @@ async def notice_report(sessions: Sessions, stored: notices.StoredNotice) -> dic
     """A notice with what became of it (the admin API's and `dxbot notice show`'s view)."""
     size = await notices.count_audience(sessions, Audience.from_data(stored.audience))
     by_purpose = await deliveries.counts_by_purpose(sessions, stored.id)
-    signups = await registrations.registrations(sessions, stored.id)
     return {**notice_view(stored, size), "deliveries": by_purpose.pop("notice", {}),
             "personal_messages": by_purpose,
-            "signups": {status: len(people) for status, people in signups.items()}}
+            "signups": await registrations.counts(sessions, stored.id)}
 
 
 async def _change(request: web.Request, status: str) -> web.Response:

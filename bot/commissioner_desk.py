@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import redis.asyncio as aioredis
+
 from flows.commissioners import (
     ROSTER_SHOWN,
     AreaProgress,
@@ -88,6 +90,5 @@ class CommissionerDesk:
         return RosterPage(status, tuple(entries), total)
 
 
-def bind_limiter(redis: object) -> RateLimiter:
-    return RateLimiter(redis, limit=BIND_ATTEMPTS_PER_HOUR, window=3600,  # type: ignore[arg-type]
-                       prefix="dx:bind")
+def bind_limiter(redis: aioredis.Redis) -> RateLimiter:
+    return RateLimiter(redis, limit=BIND_ATTEMPTS_PER_HOUR, window=3600, prefix="dx:bind")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.archive import Sessions, insert_for
@@ -82,18 +82,18 @@ async def lost_entries(sessions: Sessions, before: datetime, now: datetime, *,
     """Campaign deliveries queued and untouched since `before`, for a caller who saw the queue
     empty: their entries are gone (Redis lost its stream). Each one returned is touched, so it
     comes back at most once per period."""
+    waiting = (select(NoticeDelivery.notice_id, NoticeDelivery.purpose, NoticeDelivery.person_id)
+               .where(NoticeDelivery.status == "queued", NoticeDelivery.updated_at < before,
+                      NoticeDelivery.purpose == "notice")
+               .order_by(NoticeDelivery.updated_at).limit(limit))
     async with sessions() as session:
-        rows = (await session.execute(
-            select(NoticeDelivery.notice_id, NoticeDelivery.person_id)
-            .where(NoticeDelivery.status == "queued", NoticeDelivery.updated_at < before,
-                   NoticeDelivery.purpose == "notice")
-            .order_by(NoticeDelivery.updated_at).limit(limit))).all()
+        rows = await session.execute(
+            update(NoticeDelivery)
+            .where(tuple_(NoticeDelivery.notice_id, NoticeDelivery.purpose,
+                          NoticeDelivery.person_id).in_(waiting))
+            .values(updated_at=now)
+            .returning(NoticeDelivery.notice_id, NoticeDelivery.person_id))
         found = [(n, p) for n, p in rows]
-        for notice_id, person_id in found:
-            await session.execute(
-                update(NoticeDelivery).where(*_is(notice_id, "notice", person_id),
-                                             NoticeDelivery.status == "queued")
-                .values(updated_at=now))
         await session.commit()
         return found
 

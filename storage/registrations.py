@@ -183,6 +183,15 @@ async def mine(sessions: Sessions, notice_ids: Iterable[int],
         return found
 
 
+async def counts(sessions: Sessions, notice_id: int) -> dict[str, int]:
+    """Sign-ups of one notice by status."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Registration.status, func.count())
+            .where(Registration.notice_id == notice_id).group_by(Registration.status))
+        return {status: int(n) for status, n in rows}
+
+
 async def registered_counts(sessions: Sessions, notice_ids: Iterable[int]) -> dict[int, int]:
     """How many are registered (not waiting) for each notice."""
     wanted = list(notice_ids)
