@@ -15,12 +15,11 @@ from datetime import UTC, datetime, timedelta
 from bot.config import Settings
 from flows.commissioners import area_text, binding_code, code_digest, parse_name, parse_scope
 from flows.i18n import Translator
+from flows.messages import china_minute
 from flows.problems import Problem
 from flows.profile import builtin_reference
 from storage import commissioners
 from storage.db import create_engine, migrate, session_factory
-
-CHINA_TIME = timedelta(hours=8)
 
 
 def add_commissioner_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,5 +81,5 @@ async def _run(args: argparse.Namespace, settings: Settings, tr: Translator) -> 
     print(_("Commissioner {id} {name} ({area}): binding code {code}, valid until {until}. They "
             "send 绑定 {code} in the Official Account.").format(
         id=stored.id, name=stored.name, area=area_text(stored.scope), code=code,
-        until=(expires + CHINA_TIME).strftime("%Y-%m-%d %H:%M")))
+        until=china_minute(expires)))
     return 0

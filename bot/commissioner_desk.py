@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
@@ -19,17 +19,17 @@ from flows.commissioners import (
     code_digest,
 )
 from flows.conversation import BindRefused, CommissionerBound, NotCommissioner
+from flows.messages import china_day
 from storage import commissioners, enterprise_status
 from storage.archive import Sessions
 from storage.mp_sessions import RateLimiter
 
-CHINA_TIME = timedelta(hours=8)
 REFRESH_SECONDS = 60.0  # how soon a binding made elsewhere is known to this process
 BIND_ATTEMPTS_PER_HOUR = 5
 
 
 def _day(at: datetime | None) -> str:
-    return "" if at is None else (at + CHINA_TIME).strftime("%Y-%m-%d")
+    return "" if at is None else china_day(at)
 
 
 class CommissionerDesk:

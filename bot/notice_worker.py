@@ -27,6 +27,7 @@ from typing import Any
 from bot.config import Settings
 from bot.wechat_api import WeChatAPIError, WeChatClient, WeChatUnavailable
 from flows.i18n import Translator
+from flows.messages import china_minute
 from flows.notices import Audience, Recipient, Skip, choose_channel
 from storage import consents, deliveries, notices, registrations
 from storage.archive import Sessions
@@ -35,7 +36,6 @@ from storage.send_rate import SendRate
 
 log = logging.getLogger(__name__)
 
-CHINA_TIME = timedelta(hours=8)
 RETRIABLE = frozenset({-1})
 QUOTA_REACHED = 45009
 MAX_ATTEMPTS = 3  # WeChat's -1 (system busy)
@@ -295,7 +295,7 @@ class NoticeWorker:
 
     async def _send(self, channel: str, openid: str, notice: notices.StoredNotice,
                     purpose: str) -> None:
-        start = (notice.starts_at + CHINA_TIME).strftime("%Y-%m-%d %H:%M")
+        start = china_minute(notice.starts_at)
         place = notice.place or notice.link or ""
         data = {"thing1": self._headline(notice, purpose)[:THING_MAX], "time2": start,
                 "thing3": place[:THING_MAX]}

@@ -45,8 +45,18 @@ def _answer_text(value: Any) -> str:
     return str(value)
 
 
+def china_day(at: datetime) -> str:
+    """A moment as our users read a date: Beijing time, 2026-12-10."""
+    return at.astimezone(CHINA_TIME).strftime("%Y-%m-%d")
+
+
+def china_minute(at: datetime) -> str:
+    """A moment as our users read a time: Beijing time, 2026-12-10 09:00."""
+    return at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
+
+
 def _date(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, tz=UTC).astimezone(CHINA_TIME).strftime("%Y-%m-%d")
+    return china_day(datetime.fromtimestamp(epoch, tz=UTC))
 
 
 def _keywords_line(ctx: Context) -> str:
@@ -354,8 +364,7 @@ def _where(ctx: Context, draft: Draft | None) -> str:
 
 
 def _minute(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, tz=UTC).astimezone(CHINA_TIME).strftime(
-        "%Y-%m-%d %H:%M")
+    return china_minute(datetime.fromtimestamp(epoch, tz=UTC))
 
 
 def _notice_line(ctx: Context, item: NoticeItem) -> str:
