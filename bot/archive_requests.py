@@ -27,6 +27,7 @@ from flows.conversation import (
     NotCommissioner,
     NoticeOptOutSet,
     NoticesListed,
+    NudgeEnterprises,
     Request,
     ResultsLoaded,
     SetNoticeOptOut,
@@ -122,7 +123,10 @@ class ArchiveRequests:
                     else await self.desk.progress(who.person_id))
         if isinstance(request, LoadRoster):
             return (NotCommissioner() if self.desk is None
-                    else await self.desk.roster(who.person_id, request.status))
+                    else await self.desk.roster(who.person_id, request.status, request.offset))
+        if isinstance(request, NudgeEnterprises):
+            return (NotCommissioner() if self.desk is None
+                    else await self.desk.nudge(who.person_id, request.credit_code))
         if isinstance(request, ListNotices):
             return NoticesListed(tuple(item for _n, item in
                                        await self.board.upcoming(who.person_id)))

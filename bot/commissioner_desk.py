@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from flows.commissioners import (
     ROSTER_SHOWN,
     AreaProgress,
+    NudgeReport,
     RosterEntry,
     RosterPage,
     area_text,
@@ -20,7 +21,7 @@ from flows.commissioners import (
 )
 from flows.conversation import BindRefused, CommissionerBound, NotCommissioner
 from flows.messages import china_day
-from storage import commissioners, enterprise_status
+from storage import commissioners, enterprise_status, nudges
 from storage.archive import Sessions
 from storage.mp_sessions import RateLimiter
 
@@ -71,13 +72,14 @@ class CommissionerDesk:
         return AreaProgress(area_text(found.scope), counted.total, counted.by_status,
                             counted.levels)
 
-    async def roster(self, person_id: str, status: str) -> RosterPage | NotCommissioner:
+    async def roster(self, person_id: str, status: str,
+                     offset: int = 0) -> RosterPage | NotCommissioner:
         found = await commissioners.of_person(self.sessions, person_id)
         if found is None or status not in enterprise_status.STATUSES:
             return NotCommissioner()
         page, total = await enterprise_status.listing(
             self.sessions, found.scope, status, self.now(),  # type: ignore[arg-type]
-            limit=ROSTER_SHOWN)
+            offset=max(0, offset), limit=ROSTER_SHOWN)
         entries = []
         for e in page:
             if e.status == "in_progress":
@@ -87,7 +89,21 @@ class CommissionerDesk:
             else:
                 detail = ""
             entries.append(RosterEntry(e.name, e.credit_code, e.county, detail))
-        return RosterPage(status, tuple(entries), total)
+        return RosterPage(status, tuple(entries), total, max(0, offset))
+
+    async def nudge(self, person_id: str, credit_code: str | None) -> NudgeReport | NotCommissioner:
+        """催办 within the asker's area only; a credit code outside it is "not in your area",
+        whether or not it exists."""
+        found = await commissioners.of_person(self.sessions, person_id)
+        if found is None:
+            return NotCommissioner()
+        nudger = nudges.Nudger(found.id, found.name, area_text(found.scope))
+        done = await nudges.nudge_unfinished(self.sessions, found.scope, nudger, self.now(),
+                                             credit_code=credit_code)
+        if done is None:
+            return NudgeReport(0, 0, 0, 0, found=False, credit_code=credit_code)
+        return NudgeReport(done.nudged, done.people, done.recent, done.no_contact,
+                           done.submitted, credit_code=credit_code)
 
 
 def bind_limiter(redis: aioredis.Redis) -> RateLimiter:

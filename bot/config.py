@@ -73,6 +73,7 @@ class Settings:
     notice_rate: int = 0  # sends per second, shared by all workers (0: no limit of ours)
     notice_remind_seconds: int = 86400  # reminders to registrants this long before the start
     notice_pause_seconds: int = 3600  # after WeChat's 45009 (quota), wait this long
+    idle_remind_days: int = 7  # remind owners whose draft is idle this long (0: never)
     locale: str = "zh_CN"
 
     def __repr__(self) -> str:
@@ -148,6 +149,8 @@ def load_settings(
                                     _whole_number(0, 30 * 86400)),
         notice_pause_seconds=parse("NOTICE_PAUSE_SECONDS", Settings.notice_pause_seconds,
                                    _check_seconds),
+        idle_remind_days=parse("IDLE_REMIND_DAYS", Settings.idle_remind_days,
+                               _whole_number(0, 29)),
         locale=parse("LOCALE", Settings.locale, _check_locale),
     )
 

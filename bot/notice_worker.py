@@ -1,6 +1,7 @@
 """Sends notices: plans each due campaign into per-recipient deliveries on the queue, sends them
 through the channel WeChat permits, once per person, and sends each registrant's own messages
-(the reminder before the start, a promotion from the waiting list, a cancellation).
+(the reminder before the start, a promotion from the waiting list, a cancellation) and the
+nudges to finish an assessment (a commissioner's 催办, the reminder of a draft left idle).
 
 Several workers (processes, machines) share the work through the queue's consumer group. The
 delivery record decides who sends (queued -> sending is a compare-and-set), so an entry read
@@ -29,7 +30,7 @@ from bot.wechat_api import WeChatAPIError, WeChatClient, WeChatUnavailable
 from flows.i18n import Translator
 from flows.messages import china_minute
 from flows.notices import Audience, Recipient, Skip, choose_channel
-from storage import consents, deliveries, notices, registrations
+from storage import consents, deliveries, notices, nudges, registrations
 from storage.archive import Sessions
 from storage.notice_queue import Entry, NoticeQueue
 from storage.send_rate import SendRate
@@ -42,6 +43,7 @@ MAX_ATTEMPTS = 3  # WeChat's -1 (system busy)
 MAX_UNAVAILABLE_ATTEMPTS = 8  # no answer at all: about a minute of backing off in all
 THING_MAX = 20  # WeChat: a template's thing field holds 20 characters
 NOTICE_FRESH = 1.0  # seconds a worker trusts its copy of a notice (pause, cancellation)
+IDLE_CHECK_SECONDS = 300.0  # how often a worker looks for drafts idle long enough
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,8 @@ class NoticeWorker:
                  tr: Translator, *, name: str, concurrency: int = 64,
                  resend_unknown: bool = True, batch: int = 500, stale_after: float = 60.0,
                  remind_before: float = 86400.0, pause_seconds: float = 3600.0,
-                 rate: SendRate | None = None, clock: Callable[[], float] = time.time) -> None:
+                 idle_days: int = 7, rate: SendRate | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.sessions = sessions
         self.queue = queue
         self.channels = channels
@@ -70,6 +73,8 @@ class NoticeWorker:
         self.stale_after = stale_after
         self.remind_before = remind_before  # 0: no reminders
         self.pause_seconds = pause_seconds
+        self.idle_days = idle_days  # 0: no reminders of idle drafts
+        self._idle_checked_at = float("-inf")
         self.rate = rate
         self.clock = clock
         self.concurrency = concurrency
@@ -118,6 +123,20 @@ class NoticeWorker:
             return []
         return await notices.plan_reminders(self.sessions, self.now(),
                                             timedelta(seconds=self.remind_before))
+
+    async def remind_idle(self) -> int:
+        """Nudge the owners of drafts idle for `idle_days`, once per idle period (checked every
+        IDLE_CHECK_SECONDS; the claim is atomic, so workers never remind anyone twice)."""
+        if self.idle_days <= 0 or self.clock() - self._idle_checked_at < IDLE_CHECK_SECONDS:
+            return 0
+        self._idle_checked_at = self.clock()
+        reminded = 0
+        while True:
+            result = await nudges.remind_idle(self.sessions, self.now(),
+                                              timedelta(days=self.idle_days))
+            reminded += result.people
+            if result.people + result.recent == 0:
+                return reminded
 
     async def resume_paused(self) -> int:
         """Queue again what paused notices still owe, once their pause is over."""
@@ -229,7 +248,7 @@ class NoticeWorker:
         channel = choose_channel(
             recipient, int(self.clock()),
             template_configured=bool(self.channels.oa and self.channels.oa_template),
-            own_reminder=purpose in deliveries.PERSONAL)
+            own_reminder=purpose in deliveries.OWN_SIGN_UP)
         if isinstance(channel, Skip):
             return Outcome(person_id, "skipped", reason=channel.reason)
         if channel == "subscribe":
@@ -270,11 +289,22 @@ class NoticeWorker:
             return _("Registered: {title}").format(title=notice.title)
         if purpose == "cancelled":
             return _("Cancelled: {title}").format(title=notice.title)
+        if purpose == "nudge":
+            return _("Please finish your digital-level assessment")
         return notice.title
 
     def _text(self, notice: notices.StoredNotice, purpose: str, start: str, place: str) -> str:
         """The customer-service message: the whole notice, or the registrant's own news."""
         _ = self.tr.gettext
+        if purpose == "nudge":  # a nudge's notice holds who nudged: name and area
+            prompt = _("Your answers so far are kept: reply 继续 to go on where you stopped, "
+                       "or 开始 to begin.")
+            if notice.title:
+                return _("{name}, digital commissioner for {area}, reminds you: your "
+                         "enterprise's digital-level self-assessment is not finished yet."
+                         ).format(name=notice.title, area=notice.body) + "\n" + prompt
+            return _("Your enterprise's digital-level self-assessment has not moved on for a "
+                     "while.") + "\n" + prompt
         if purpose == "reminder":
             lines = [_("Reminder: 【{title}】 you signed up for starts at {start}.").format(
                 title=notice.title, start=start)]
@@ -296,7 +326,8 @@ class NoticeWorker:
     async def _send(self, channel: str, openid: str, notice: notices.StoredNotice,
                     purpose: str) -> None:
         start = china_minute(notice.starts_at)
-        place = notice.place or notice.link or ""
+        place = (self.tr.gettext("Reply 继续 to go on") if purpose == "nudge"
+                 else notice.place or notice.link or "")
         data = {"thing1": self._headline(notice, purpose)[:THING_MAX], "time2": start,
                 "thing3": place[:THING_MAX]}
         if channel == "template":
@@ -357,6 +388,7 @@ class NoticeWorker:
         Returns how many deliveries were handled."""
         await self.plan_due()
         await self.plan_reminders()
+        await self.remind_idle()
         await self.resume_paused()
         entries = await self.queue.take_over(self.name, min_idle_ms=int(self.stale_after * 1000),
                                              count=count)
@@ -412,4 +444,5 @@ def build_worker(sessions: Sessions, redis: Any, channels: NoticeChannels, tr: T
                         resend_unknown=settings.notice_resend_unknown,
                         stale_after=settings.notice_stale_seconds,
                         remind_before=settings.notice_remind_seconds,
-                        pause_seconds=settings.notice_pause_seconds, rate=rate)
+                        pause_seconds=settings.notice_pause_seconds,
+                        idle_days=settings.idle_remind_days, rate=rate)

@@ -34,6 +34,7 @@ class Command(Enum):
     WITHDRAW = "withdraw"  # 取消报名 N
     BIND = "bind"  # 绑定 CODE: a commissioner links their WeChat
     ROSTER = "roster"  # 名单 未开始|进行中|已提交 (commissioners)
+    NUDGE = "nudge"  # 催办 [credit code] (commissioners)
 
 
 KEYWORDS: dict[Command, frozenset[str]] = {
@@ -64,6 +65,7 @@ _WITHDRAW = re.compile(r"(?:取消报名|withdraw)\s*(?:第\s*)?#?([0-9]{1,9})\s
                        re.IGNORECASE)
 _BIND = re.compile(r"(?:绑定|bind)\s*([a-z0-9][a-z0-9 \-]{0,30})?", re.IGNORECASE)
 _ROSTER = re.compile(r"名单\s*(未开始|进行中|已提交)?")
+_NUDGE = re.compile(r"(?:催办|nudge)\s*(.{0,40})", re.IGNORECASE)
 ROSTER_STATUSES = {"未开始": "not_started", "进行中": "in_progress", "已提交": "submitted"}
 _TRAILING = "。.!！~～ "
 
@@ -79,7 +81,8 @@ MENU_KEYS: dict[str, Command] = {
 @dataclass(frozen=True, slots=True)
 class Parsed:
     command: Command
-    argument: str = ""  # 修改 N: the question number or code; 报名 N: the notice number
+    # 修改 N: the question number or code; 报名 N: the notice number; 催办 X: the credit code
+    argument: str = ""
 
 
 def parse_command(text: str) -> Parsed | None:
@@ -89,7 +92,8 @@ def parse_command(text: str) -> Parsed | None:
     if command is not None:
         return Parsed(command)
     for pattern, command in ((_EDIT, Command.EDIT), (_SIGN_UP, Command.SIGN_UP),
-                             (_WITHDRAW, Command.WITHDRAW), (_BIND, Command.BIND)):
+                             (_WITHDRAW, Command.WITHDRAW), (_BIND, Command.BIND),
+                             (_NUDGE, Command.NUDGE)):
         match = pattern.fullmatch(value)
         if match:
             return Parsed(command, (match.group(1) or "").upper())

@@ -104,11 +104,36 @@ class RosterEntry:
 
 @dataclass(frozen=True, slots=True)
 class RosterPage:
-    """The enterprises of one status in a commissioner's area (the first ones of `total`)."""
+    """The enterprises of one status in a commissioner's area: `entries` from `offset` on,
+    of `total`."""
 
     status: str
     entries: tuple[RosterEntry, ...]
     total: int
+    offset: int = 0
+
+    @property
+    def next_offset(self) -> int | None:
+        """Where the next page starts, or None when this one is the last."""
+        end = self.offset + len(self.entries)
+        return end if self.entries and end < self.total else None
+
+
+@dataclass(frozen=True, slots=True)
+class NudgeReport:
+    """What a commissioner's 催办 did: enterprises nudged (their people's messages queued) and
+    those skipped, by why. `found` is False when a credit code asked for is not in the area."""
+
+    nudged: int
+    people: int
+    recent: int  # nudged by anyone within the last NUDGE_DAYS
+    no_contact: int  # nobody on WeChat has named the enterprise yet: a phone call is needed
+    submitted: int = 0
+    found: bool = True
+    credit_code: str | None = None
+
+
+NUDGE_DAYS = 3  # at most one nudge per enterprise in this many days, whoever sends it
 
 
 def area_text(scope: Scope) -> str:

@@ -32,7 +32,7 @@ from typing import Any, Literal, TypeAlias
 from flows import messages
 from flows.answers import Answer, check_answers, check_question_answer, check_scene_answer
 from flows.commands import MENU_KEYS, Command, Parsed, parse_command
-from flows.commissioners import AreaProgress, RosterPage
+from flows.commissioners import AreaProgress, NudgeReport, RosterPage
 from flows.figures import derive, parse_figure
 from flows.indicators import IndicatorSet, Question, Scene
 from flows.notices import NoticeItem
@@ -147,11 +147,20 @@ class LoadScopeProgress:
 @dataclass(frozen=True, slots=True)
 class LoadRoster:
     status: str  # not_started | in_progress | submitted
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NudgeEnterprises:
+    """催办: prompt the people of every unfinished enterprise in the commissioner's area, or of
+    the one with `credit_code` (checked: a valid code)."""
+
+    credit_code: str | None = None
 
 
 Request: TypeAlias = (LookupArchive | Submit | LoadResults | SetSubscription | SetNoticeOptOut
                       | ListNotices | SignUpFor | WithdrawFrom | BindCommissioner
-                      | LoadScopeProgress | LoadRoster)
+                      | LoadScopeProgress | LoadRoster | NudgeEnterprises)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +236,7 @@ class NotCommissioner:
 Completion: TypeAlias = (ArchiveFound | Submitted | RequestFailed | ResultsLoaded
                          | SubscriptionSet | NoticeOptOutSet | NoticesListed | SignUpDone
                          | WithdrawDone | CommissionerBound | BindRefused
-                         | AreaProgress | RosterPage | NotCommissioner)
+                         | AreaProgress | RosterPage | NudgeReport | NotCommissioner)
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,7 +307,13 @@ def resume(ctx: Context, state: State, completion: Completion) -> Outcome:
     if isinstance(completion, AreaProgress):
         return _reply(ctx, state, messages.scope_progress(ctx, completion))
     if isinstance(completion, RosterPage):
-        return _reply(ctx, state, messages.roster(ctx, completion))
+        outcome = _reply(ctx, state, messages.roster(ctx, completion))
+        following = completion.next_offset
+        # 下一页 after the last page of this part loads the next part.
+        state.roster_next = None if following is None else (completion.status, following)
+        return outcome
+    if isinstance(completion, NudgeReport):
+        return _reply(ctx, state, messages.nudged(ctx, completion))
     if isinstance(completion, NotCommissioner):
         return _reply(ctx, state, messages.not_commissioner(ctx))
     if isinstance(completion, NoticesListed):
@@ -332,7 +347,8 @@ def copy_state(state: State) -> State:
         draft = replace(draft, profile=dict(draft.profile), answers=dict(draft.answers),
                         figures=dict(draft.figures),
                         pending=None if draft.pending is None else dict(draft.pending))
-    return State(draft=draft, pages=list(state.pages), last_active=state.last_active)
+    return State(draft=draft, pages=list(state.pages), last_active=state.last_active,
+                 roster_next=state.roster_next)
 
 
 def _reply(ctx: Context, state: State, text: str, *, request: Request | None = None,
@@ -340,6 +356,7 @@ def _reply(ctx: Context, state: State, text: str, *, request: Request | None = N
     pages = paginate(text, messages.more_hint(ctx))
     if not keep_pages or len(pages) > 1:
         state.pages = pages[1:]
+        state.roster_next = None
     return Outcome(state, pages[0], request)
 
 
@@ -360,6 +377,9 @@ def _command(ctx: Context, state: State, parsed: Parsed, inbound: Inbound) -> Ou
     draft = state.draft
     command = parsed.command
     if command is Command.MORE:
+        if not state.pages and state.roster_next is not None and inbound.commissioner:
+            status, offset = state.roster_next
+            return Outcome(state, None, LoadRoster(status, offset))
         if not state.pages:
             return _reply(ctx, state, messages.no_more(ctx, draft))
         page, state.pages = state.pages[0], state.pages[1:]
@@ -383,6 +403,15 @@ def _command(ctx: Context, state: State, parsed: Parsed, inbound: Inbound) -> Ou
         if not parsed.argument:
             return _reply(ctx, state, messages.roster_how(ctx))
         return Outcome(state, None, LoadRoster(parsed.argument))
+    if command is Command.NUDGE:
+        if not inbound.commissioner:
+            return _reply(ctx, state, messages.not_commissioner(ctx))
+        if not parsed.argument:
+            return Outcome(state, None, NudgeEnterprises())
+        code = parse_credit_code(parsed.argument)
+        if isinstance(code, Problem):
+            return _reply(ctx, state, messages.nudge_how(ctx, code.render(ctx.tr)))
+        return Outcome(state, None, NudgeEnterprises(code))
     if command is Command.PROGRESS and inbound.commissioner:
         return Outcome(state, None, LoadScopeProgress())
     if command is Command.SIGN_UP:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from flows.commissioners import AreaProgress, RosterPage
+from flows.commissioners import NUDGE_DAYS, ROSTER_SHOWN, AreaProgress, NudgeReport, RosterPage
 from flows.figures import Derived, display_number
 from flows.indicators import IndicatorSet, Question, Scene
 from flows.notices import NoticeItem
@@ -262,8 +262,9 @@ def help_text(ctx: Context, draft: Draft | None, *, commissioner: bool = False) 
     lines = [_("Commands:")]
     if commissioner:  # 进度 is then the area's, not the own questionnaire's
         lines += [_("进度: your area at a glance (enterprises by status, levels)"),
-                  _("名单 未开始 / 名单 进行中 / 名单 已提交: the enterprises of your area; 更多 "
-                    "for the rest")]
+                  _("名单 未开始 / 名单 进行中 / 名单 已提交: the enterprises of your area; 下一页 "
+                    "for the rest"),
+                  _("催办: nudge every unfinished enterprise of your area (催办 CREDIT-CODE: one)")]
     lines += [_("开始测评: start an assessment"), _("继续: continue where you stopped")]
     if not commissioner:
         lines.append(_("进度: how far you are"))
@@ -339,12 +340,44 @@ def roster(ctx: Context, loaded: RosterPage) -> str:
     if not loaded.entries:
         return _("{title}: none in your area.").format(title=title)
     lines = [_("{title}: {total} enterprises").format(title=title, total=loaded.total)]
-    for i, entry in enumerate(loaded.entries, 1):
+    for i, entry in enumerate(loaded.entries, loaded.offset + 1):
         line = f"{i}. {entry.name}（{entry.county}）{entry.credit_code}"
         lines.append(f"{line} {entry.detail}".rstrip())
-    if loaded.total > len(loaded.entries):
-        lines.append(_("…and {n} more: the export has them all.").format(
-            n=loaded.total - len(loaded.entries)))
+    following = loaded.next_offset
+    if following is not None:
+        lines.append(_("Reply 下一页 for numbers {first} to {last} of {total}.").format(
+            first=following + 1, last=min(loaded.total, following + ROSTER_SHOWN),
+            total=loaded.total))
+    return "\n".join(lines)
+
+
+def nudge_how(ctx: Context, problem: str) -> str:
+    return problem + "\n" + ctx.tr.gettext(
+        "Send 催办 alone for every unfinished enterprise of your area, or 催办 followed by one "
+        "enterprise's unified social credit code.")
+
+
+def nudged(ctx: Context, report: NudgeReport) -> str:
+    _ = ctx.tr.gettext
+    if not report.found:
+        return _("No enterprise with the credit code {code} is in your area.").format(
+            code=report.credit_code)
+    lines = [_("Nudged {n} enterprises ({people} people); they are told through the Official "
+               "Account or the mini-program.").format(n=report.nudged, people=report.people)
+             if report.nudged else _("Nobody was nudged.")]
+    skipped = []
+    if report.recent:
+        skipped.append(_("{n} nudged within the last {days} days (at most one nudge every "
+                         "{days} days, whoever sends it)").format(n=report.recent,
+                                                                 days=NUDGE_DAYS))
+    if report.no_contact:
+        skipped.append(_("{n} not reachable on WeChat: nobody there has named the enterprise "
+                         "yet; the roster has its contact for a call").format(
+                             n=report.no_contact))
+    if report.submitted:
+        skipped.append(_("{n} submitted already").format(n=report.submitted))
+    if skipped:
+        lines.append(_("Skipped: {reasons}.").format(reasons="; ".join(skipped)))
     return "\n".join(lines)
 
 

@@ -39,6 +39,8 @@ class State:
     draft: Draft | None = None
     pages: list[str] = field(default_factory=list)  # the rest of a long reply, for 更多
     last_active: int = 0
+    # A commissioner's list goes on past what was loaded: (status, offset) for 下一页.
+    roster_next: tuple[str, int] | None = None
 
 
 def dump_state(state: State) -> dict[str, Any]:
@@ -51,6 +53,7 @@ def dump_state(state: State) -> dict[str, Any]:
             "pending": draft.pending},
         "pages": state.pages,
         "last_active": state.last_active,
+        "roster_next": None if state.roster_next is None else list(state.roster_next),
     }
 
 
@@ -63,8 +66,11 @@ def load_state(data: Mapping[str, Any] | None) -> State:
         updated_at=raw["updated_at"], step=raw["step"], profile=dict(raw["profile"]),
         answers=dict(raw["answers"]), figures=dict(raw["figures"]), return_to=raw["return_to"],
         pending=raw["pending"])
+    roster_next = data.get("roster_next")
     return State(draft=draft, pages=list(data.get("pages", [])),
-                 last_active=int(data.get("last_active", 0)))
+                 last_active=int(data.get("last_active", 0)),
+                 roster_next=None if not roster_next else (str(roster_next[0]),
+                                                           int(roster_next[1])))
 
 
 @dataclass(frozen=True, slots=True)

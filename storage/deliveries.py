@@ -1,7 +1,8 @@
 """Per-recipient delivery records of notices: the source of truth for "sent once".
 
 A delivery is one message of a notice to one person for one purpose: the campaign's `notice`,
-or a message about the person's own sign-up (`reminder`, `promoted`, `cancelled`). It moves
+a message about the person's own sign-up (`reminder`, `promoted`, `cancelled`) or a prompt to
+finish their assessment (`nudge`, of a notice of that kind: storage.nudges). It moves
 queued -> sending -> sent | failed | skipped. Only a compare-and-set from queued to sending lets
 a worker send, so a queue entry delivered twice (after a restart or a re-plan) never sends
 twice. A delivery left in `sending` by a worker that died is `unknown`: WeChat gives no
@@ -25,8 +26,9 @@ from storage.archive import Sessions, insert_for
 from storage.models import Notice, NoticeDelivery, Person, SubscribeConsent
 
 TERMINAL = frozenset({"sent", "failed", "skipped", "unknown"})
-PURPOSES = ("notice", "reminder", "promoted", "cancelled")
-PERSONAL = PURPOSES[1:]  # about a person's own sign-up: these pass an opt-out
+PURPOSES = ("notice", "reminder", "promoted", "cancelled", "nudge")
+OWN_SIGN_UP = ("reminder", "promoted", "cancelled")  # these pass an opt-out of notices
+PERSONAL = PURPOSES[1:]  # picked from their records, not queued on the stream
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ async def lost_entries(sessions: Sessions, before: datetime, now: datetime, *,
 
 
 async def personal_due(sessions: Sessions, now: datetime, *, limit: int) -> list[Key]:
-    """Queued personal messages (reminders, promotions, cancellations) of notices not paused,
+    """Queued personal messages (sign-up news, nudges) of notices not paused,
     oldest first. Claiming them is still a compare-and-set: several workers may see the same."""
     async with sessions() as session:
         rows = await session.execute(

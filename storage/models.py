@@ -215,7 +215,10 @@ class DraftActivity(Base):
     answered: Mapped[int]
     total: Mapped[int]
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    last_active_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_active_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # The idle reminder of the current idle period went out (or a nudge covered it): once
+    # per period, a period being the time since `last_active_at`.
+    idle_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Commissioner(Base):
@@ -233,3 +236,30 @@ class Commissioner(Base):
     code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EnterpriseNudge(Base):
+    """The latest nudge (催办) of an enterprise's people, whoever sent it: the next one may go
+    only `storage.nudges.NUDGE_GAP` later. The messages are deliveries of `notice_id`."""
+
+    __tablename__ = "enterprise_nudges"
+
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), primary_key=True)
+    nudged_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"))
+    commissioner_id: Mapped[int | None]  # None: the automatic reminder of an idle draft
+
+
+class ApiToken(Base):
+    """A bearer token for the admin API: a province admin's (everything) or a commissioner's
+    (their area only). Only the SHA-256 digest is kept; a revoked token stops at once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(16))  # province | commissioner
+    commissioner_id: Mapped[int | None] = mapped_column(ForeignKey("commissioners.id"))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

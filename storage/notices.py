@@ -17,7 +17,7 @@ from sqlalchemy import Select, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from flows.notices import STATUSES, Audience, NoticeSpec
+from flows.notices import KINDS, STATUSES, Audience, NoticeSpec
 from storage.activity import DRAFT_LIFETIME
 from storage.archive import Sessions, insert_for
 from storage.models import (
@@ -104,7 +104,8 @@ async def get_notice(sessions: Sessions, notice_id: int) -> StoredNotice | None:
 
 async def list_notices(sessions: Sessions, *, limit: int = 100) -> list[StoredNotice]:
     async with sessions() as session:
-        rows = await session.scalars(select(Notice).order_by(Notice.id.desc()).limit(limit))
+        rows = await session.scalars(select(Notice).where(Notice.kind.in_(KINDS))  # no nudges
+                                     .order_by(Notice.id.desc()).limit(limit))
         return [_stored(row) for row in rows]
 
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.notices import Audience
+from flows.notices import KINDS, Audience
 from storage import deliveries
 from storage.archive import Sessions, insert_for
 from storage.models import Notice, Person, Registration
@@ -37,7 +37,7 @@ async def _lock_notice(session: AsyncSession, notice_id: int) -> Any:
     result = await session.execute(
         update(Notice).where(Notice.id == notice_id).values(updated_at=Notice.updated_at)
         .returning(Notice.status, Notice.capacity, Notice.signup_deadline, Notice.starts_at,
-                   Notice.audience))
+                   Notice.audience, Notice.kind))
     return result.one_or_none()
 
 
@@ -57,8 +57,8 @@ async def _waiting_position(session: AsyncSession, notice_id: int, at: datetime)
 async def sign_up(sessions: Sessions, notice_id: int, person_id: str, now: datetime) -> SignUp:
     async with sessions() as session:
         notice = await _lock_notice(session, notice_id)
-        if notice is None or notice.status == "draft" or not await _concerns(
-                session, notice.audience, person_id, now):
+        if (notice is None or notice.status == "draft" or notice.kind not in KINDS  # a nudge
+                or not await _concerns(session, notice.audience, person_id, now)):
             await session.rollback()
             return SignUp("not_found")
         deadline = notice.signup_deadline or notice.starts_at

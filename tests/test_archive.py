@@ -100,8 +100,9 @@ async def test_migrate_empty_database_twice(db_engine: AsyncEngine) -> None:
                    ).scalar_one()
     assert tables == {"alembic_version", "enterprises", "persons", "submissions",
                       "subscribe_consents", "notices", "notice_deliveries",
-                      "notice_registrations", "draft_activity", "commissioners"}
-    assert version == "0008"
+                      "notice_registrations", "draft_activity", "commissioners",
+                      "enterprise_nudges", "api_tokens"}
+    assert version == "0009"
 
 
 def upgrade_to(revision: str) -> Any:

@@ -4,6 +4,7 @@ terminal."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import subprocess
@@ -22,6 +23,7 @@ from tests import console
 from tests.db_fixtures import EmptyDatabase
 from tests.test_notice_e2e import service
 from tests.test_roster import HEADER, row
+from tests.test_roster import code as credit
 
 
 async def test_a_commissioner_sees_their_area_and_nothing_else(
@@ -76,6 +78,28 @@ async def test_a_commissioner_sees_their_area_and_nothing_else(
         for _ in range(5):
             await s.say("o-thief", "绑定 AAAAAAAAAA")
         assert "尝试次数过多" in await s.say("o-thief", f"绑定 {codes['青岛市']}")
+
+        # 催办: an owner has started for 济南未开始甲; 乙 has nobody on WeChat yet.
+        s.wechat.add_user("wx3333333333333333", "o-half")
+        await s.sim.send_event("o-half", "subscribe")
+        for line in ("开始测评", credit(5), "济南未开始甲有限公司", "1", "历下区", "C", "13",
+                     "120", "B"):
+            await s.say("o-half", line)
+        assert "仅供数字专员" in await s.say("o-half", "催办")
+        nudged = await s.say("o-jn", "催办")
+        assert nudged.startswith("已催办 1 家企业（1 人）")
+        assert "1 家在微信上联系不到" in nudged
+        assert "3 天内已被催办过" in await s.say("o-jn", "催办 " + credit(5))
+        assert "辖区内没有统一社会信用代码为" in await s.say("o-jn", "催办 " + credit(7))  # 青岛
+        assert "校验位" in await s.say("o-jn", "催办 " + credit(7)[:17] + "0")
+        qingdao_nudge = await s.say("o-qdc", "催办")
+        assert qingdao_nudge.startswith("本次没有催办任何企业") and "联系不到" in qingdao_nudge
+        for _ in range(100):
+            if ("o-half", "请完成数字化水平评估") in s.template_sends():
+                break
+            await asyncio.sleep(0.1)
+        assert [to for to, what in s.template_sends() if what == "请完成数字化水平评估"] == [
+            "o-half"]
 
 
 def test_commissioners_from_the_terminal(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from bot.translations import translator
 from flows import messages
 from flows.answers import check_answers
 from flows.commands import KEYWORDS, MENU_KEYS, Command, Parsed, parse_command
-from flows.commissioners import AreaProgress, RosterEntry, RosterPage
+from flows.commissioners import AreaProgress, NudgeReport, RosterEntry, RosterPage
 from flows.conversation import (
     ArchiveFound,
     BindCommissioner,
@@ -35,6 +35,7 @@ from flows.conversation import (
     LoadScopeProgress,
     LookupArchive,
     NoticesListed,
+    NudgeEnterprises,
     Outcome,
     Request,
     RequestFailed,
@@ -1487,6 +1488,8 @@ def test_what_sign_ups_come_to_is_said_plainly() -> None:
     ("名单 未开始", True, LoadRoster("not_started")),
     ("名单进行中", True, LoadRoster("in_progress")),
     ("名单 已提交", True, LoadRoster("submitted")),
+    ("催办", True, NudgeEnterprises()),
+    (f"催办 {CODE.lower()}", True, NudgeEnterprises(CODE)),
 ])
 def test_commissioner_commands_ask_the_shell(text: str, commissioner: bool,
                                              request_made: Request) -> None:
@@ -1511,10 +1514,30 @@ def test_commissioner_commands_of_others_get_a_clear_answer() -> None:
     assert "请发送「绑定」" in say("绑定")
     assert "请回复「名单 未开始」" in say("名单", commissioner=True)
     assert "辖区概况" in say("帮助", commissioner=True) and "辖区" not in say("帮助")
+    assert "仅供数字专员" in say("催办")
+    wrong = CODE[:17] + ("1" if CODE[17] != "1" else "2")
+    assert "校验位" in say(f"催办 {wrong}", commissioner=True)
+    assert "18 位" in say("催办 1234", commissioner=True)
     page = _resume(CTX, state, RosterPage("in_progress", (
         RosterEntry("甲公司", "9137…", "历下区", "12/31 · 2026-11-30"),), total=250))
     assert page.reply == ("进行中：共 250 家企业\n1. 甲公司（历下区）9137… 12/31 · 2026-11-30\n"
-                          "……另有 249 家，请使用导出查看全部。")
+                          "回复“下一页”查看第 2–201 家（共 250 家）。")
+    # 下一页 loads the next part, numbered on; the last part offers no more.
+    more = _handle(CTX, page.state, Inbound(kind="text", now=NOW, text="下一页",
+                                            commissioner=True))
+    assert more.request == LoadRoster("in_progress", 1)
+    last = _resume(CTX, more.state, RosterPage("in_progress", (
+        RosterEntry("乙公司", "9137…", "历下区", ""),), total=2, offset=1))
+    assert last.reply == "进行中：共 2 家企业\n2. 乙公司（历下区）9137…"
+    done = _handle(CTX, last.state, Inbound(kind="text", now=NOW, text="下一页",
+                                            commissioner=True))
+    assert done.request is None and done.reply == "没有更多内容了。"
+    nudged = _resume(CTX, state, NudgeReport(3, 4, 2, 1, 0))
+    assert nudged.reply is not None and "已催办 3 家企业（4 人）" in nudged.reply
+    assert "2 家在 3 天内已被催办过" in nudged.reply and "1 家在微信上联系不到" in nudged.reply
+    elsewhere = _resume(CTX, state, NudgeReport(0, 0, 0, 0, found=False,
+                                                credit_code=CODE))
+    assert elsewhere.reply == f"您的辖区内没有统一社会信用代码为 {CODE} 的企业。"
     progress = _resume(CTX, state, AreaProgress("济南市", 3, {"not_started": 1,
                                                           "in_progress": 1, "submitted": 1},
                                                 {2: 1}))

@@ -5,6 +5,7 @@ reason; repeated queue entries, two workers, faults and a dead worker's sends in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -96,8 +97,10 @@ class Setup:
                 and c.get("errcode") == 0]
 
 
-@pytest.fixture
-async def setup(sessions: Sessions, redis_client: aioredis.Redis) -> AsyncIterator[Setup]:
+@contextlib.asynccontextmanager
+async def wechat_setup(sessions: Sessions, redis_client: aioredis.Redis,
+                       ) -> AsyncIterator[Setup]:
+    """The fake WeChat on a loopback port with both apps and their notice templates."""
     wechat = FakeWeChat()
     wechat.add_app(OA, OA_SECRET)
     wechat.add_app(MINI, MINI_SECRET)
@@ -108,6 +111,12 @@ async def setup(sessions: Sessions, redis_client: aioredis.Redis) -> AsyncIterat
     async with aiohttp.ClientSession() as http:
         yield Setup(wechat, sessions, redis_client, http, str(server.make_url("")).rstrip("/"))
     await server.close()
+
+
+@pytest.fixture
+async def setup(sessions: Sessions, redis_client: aioredis.Redis) -> AsyncIterator[Setup]:
+    async with wechat_setup(sessions, redis_client) as found:
+        yield found
 
 
 async def test_each_person_once_through_the_permitted_channel(setup: Setup) -> None:
