@@ -1,13 +1,14 @@
-"""The admin API (`/api/admin/...`, bearer `DXBOT_ADMIN_TOKEN`): notices for now.
+"""The admin API (`/api/admin/...`, bearer tokens, see bot.admin_access).
 
-Create a notice (checked whole; 422 names each bad field), preview its audience size, schedule
-or cancel it, list and show notices. Without an admin token configured, every admin endpoint
-answers 403: there is no default password.
+Province admins: notices (create, checked whole with 422 naming each bad field; preview the
+audience; schedule, cancel, list, show), commissioners (register, issue a binding code), and
+the statistics and export of the whole province or any area. Commissioners: the statistics,
+the enterprise lists, the export and nudges of their own area, and nothing else (403). Without
+any valid token, 401; with no admin token configured and none issued, the API is off (403).
 """
 
 from __future__ import annotations
 
-import hmac
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -16,6 +17,9 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import commissioner_codes
+from bot.admin_access import Principal, principal_of
+from bot.area_report import ReportContext, area_statistics, export_workbook, statistics_view
 from bot.json_api import (
     ApiError,
     json_errors,
@@ -24,46 +28,69 @@ from bot.json_api import (
     problems_error,
     read_object,
 )
-from flows.i18n import Translator
+from flows.commissioners import Scope, area_text, parse_scope
+from flows.i18n import N_, Translator
 from flows.notices import Audience, NoticeSpec, parse_notice
-from flows.profile import ProfileReference
-from storage import deliveries, notices, registrations
+from flows.problems import Problem
+from flows.profile import ProfileReference, parse_credit_code
+from storage import (
+    api_tokens,
+    commissioners,
+    deliveries,
+    enterprise_status,
+    notices,
+    nudges,
+    registrations,
+)
 from storage.archive import Sessions
 
 PREFIX = "/api/admin"
+LIST_LIMIT = 500
 
 
 class AdminAPI:
     def __init__(self, token: str, sessions: Sessions, reference: ProfileReference,
-                 tr: Translator, *, max_level: int,
+                 tr: Translator, *, max_level: int, report: ReportContext,
                  clock: Callable[[], float] = time.time) -> None:
-        self._token = token.encode()
+        self._token = token
         self.sessions = sessions
         self.reference = reference
         self.tr = tr
         self.max_level = max_level
+        self.report = report
         self.clock = clock
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), tz=UTC)
 
-    def authenticate(self, request: web.Request) -> None:
+    async def principal(self, request: web.Request) -> Principal:
         _ = self.tr.gettext
-        if not self._token:
+        scheme, _sep, given = request.headers.get("Authorization", "").partition(" ")
+        found = (await principal_of(given.strip(), self._token, self.sessions)
+                 if scheme.lower() == "bearer" and given.strip() else None)
+        if found is not None:
+            return found
+        if not self._token and not await api_tokens.any_active(self.sessions):
             raise ApiError(403, "admin_disabled", _(
                 "The admin API is off: set DXBOT_ADMIN_TOKEN to use it."))
-        scheme, _sep, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
-                                                                 self._token):
-            raise ApiError(401, "unauthorized", _("A valid admin token is required."))
+        raise ApiError(401, "unauthorized", _("A valid admin token is required."))
 
 
 ADMIN_KEY = web.AppKey("admin_api", AdminAPI)
 
 
-def _admin(request: web.Request) -> AdminAPI:
+async def _caller(request: web.Request) -> tuple[AdminAPI, Principal]:
     admin = request.config_dict[ADMIN_KEY]
-    admin.authenticate(request)
+    return admin, await admin.principal(request)
+
+
+async def _admin(request: web.Request) -> AdminAPI:
+    """The API for a province admin only."""
+    admin, who = await _caller(request)
+    if not who.province:
+        raise ApiError(403, "forbidden", admin.tr.gettext(
+            "This is for province admins; a commissioner's token reaches their area's figures, "
+            "lists, export and nudges."))
     return admin
 
 
@@ -87,7 +114,7 @@ def _spec(admin: AdminAPI, body: Any) -> NoticeSpec:
 
 
 async def create(request: web.Request) -> web.Response:
-    admin = _admin(request)
+    admin = await _admin(request)
     spec = _spec(admin, await read_object(request, admin.tr))
     stored = await notices.create_notice(admin.sessions, spec, admin.now())
     size = await notices.count_audience(admin.sessions, spec.audience)
@@ -96,14 +123,14 @@ async def create(request: web.Request) -> web.Response:
 
 async def preview_draft(request: web.Request) -> web.Response:
     """The audience size of a notice not stored yet."""
-    admin = _admin(request)
+    admin = await _admin(request)
     spec = _spec(admin, await read_object(request, admin.tr))
     return json_response({"audience_size": await notices.count_audience(admin.sessions,
                                                                         spec.audience)})
 
 
 async def listing(request: web.Request) -> web.Response:
-    admin = _admin(request)
+    admin = await _admin(request)
     return json_response({"notices": [notice_view(n)
                                       for n in await notices.list_notices(admin.sessions)]})
 
@@ -120,7 +147,7 @@ async def show(request: web.Request) -> web.Response:
     """The notice, its audience size now, its deliveries by status (queued, sent, failed,
     skipped, unknown), the registrants' own messages (reminders, promotions, cancellation) by
     purpose and status, and its sign-ups by status."""
-    admin = _admin(request)
+    admin = await _admin(request)
     return json_response(await notice_report(admin.sessions, await _stored(request, admin)))
 
 
@@ -134,7 +161,7 @@ async def notice_report(sessions: Sessions, stored: notices.StoredNotice) -> dic
 
 
 async def _change(request: web.Request, status: str) -> web.Response:
-    admin = _admin(request)
+    admin = await _admin(request)
     stored = await _stored(request, admin)
     body = await read_object(request, admin.tr)
     send_at = None
@@ -168,6 +195,166 @@ async def cancel(request: web.Request) -> web.Response:
     return await _change(request, "cancelled")
 
 
+# --- areas: statistics, lists, export, nudges ------------------------------------------------
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.replace("，", ",").replace("、", ",").split(",")
+            if part.strip()]
+
+
+def _covers(outer: Scope, inner: Scope) -> bool:
+    if not set(inner.cities) <= set(outer.cities):
+        return False
+    return not outer.counties or bool(inner.counties) and set(inner.counties) <= set(
+        outer.counties)
+
+
+def _area(admin: AdminAPI, who: Principal, request: web.Request) -> Scope | None:
+    """The area asked for (`?cities=…&counties=…`), within the caller's: by default all of
+    theirs. A commissioner asking beyond their area gets 403."""
+    _ = admin.tr.gettext
+    cities, counties = (_split(request.query.get(name, "")) for name in ("cities", "counties"))
+    if not cities and not counties:
+        return who.scope
+    if not cities and who.scope is not None:
+        cities = list(who.scope.cities)
+    parsed = parse_scope(cities, counties, admin.reference)
+    if isinstance(parsed, list):
+        raise problems_error(parsed, admin.tr)
+    if who.scope is not None and not _covers(who.scope, parsed):
+        raise ApiError(403, "outside_area", _("That is outside your area ({area}).").format(
+            area=area_text(who.scope)))
+    return parsed
+
+
+async def statistics(request: web.Request) -> web.Response:
+    """Progress, levels and the share at 二级 or above by city, county and industry, average
+    scores per dimension, and the scenes most often below level 2, for the caller's area."""
+    admin, who = await _caller(request)
+    scope = _area(admin, who, request)
+    now = admin.now()
+    stats = await area_statistics(admin.sessions, scope, now, admin.report)
+    return json_response(statistics_view(stats, scope, now, admin.report))
+
+
+async def export(request: web.Request) -> web.Response:
+    admin, who = await _caller(request)
+    scope = _area(admin, who, request)
+    now = admin.now()
+    body = await export_workbook(admin.sessions, scope, now, admin.report)
+    name = f"dx-export-{now.strftime('%Y%m%d-%H%M')}.xlsx"
+    return web.Response(body=body, headers={
+        "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+async def enterprise_list(request: web.Request) -> web.Response:
+    """`?status=not_started|in_progress|submitted&offset=&limit=`: the enterprises of the
+    caller's area with that status, by name."""
+    admin, who = await _caller(request)
+    _ = admin.tr.gettext
+    scope = _area(admin, who, request)
+    status = request.query.get("status", "")
+    if status not in enterprise_status.STATUSES:
+        raise ApiError(422, "status", _("status: one of {allowed}").format(
+            allowed=", ".join(enterprise_status.STATUSES)), field="status")
+    try:
+        offset = int(request.query.get("offset", "0"))
+        limit = int(request.query.get("limit", "100"))
+    except ValueError:
+        offset = limit = -1
+    if offset < 0 or not 1 <= limit <= LIST_LIMIT:
+        raise ApiError(422, "paging", _("offset: 0 or more; limit: 1 to {max}").format(
+            max=LIST_LIMIT), field="limit")
+    page, total = await enterprise_status.listing(
+        admin.sessions, scope or Scope(admin.reference.cities), status,  # type: ignore[arg-type]
+        admin.now(), offset=offset, limit=limit)
+    return json_response({"status": status, "total": total, "offset": offset, "enterprises": [
+        {**asdict(e), "last_active_at": _iso(e.last_active_at),
+         "submitted_at": _iso(e.submitted_at)} for e in page]})
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+async def nudge(request: web.Request) -> web.Response:
+    """A commissioner's 催办 over the API: `{}` for every unfinished enterprise of their area,
+    `{"credit_code": …}` for one."""
+    admin, who = await _caller(request)
+    _ = admin.tr.gettext
+    body = await read_object(request, admin.tr)
+    if who.commissioner_id is None or who.scope is None:
+        raise ApiError(403, "forbidden", _("Nudges are sent by a commissioner, for their area."))
+    raw = body.get("credit_code")
+    credit_code = None
+    if raw is not None:
+        parsed = parse_credit_code(raw) if isinstance(raw, str) else Problem(
+            "credit_code", N_("credit_code: expected text"), "credit_code")
+        if isinstance(parsed, Problem):
+            raise problems_error([parsed], admin.tr)
+        credit_code = parsed
+    found = await commissioners.get(admin.sessions, who.commissioner_id)
+    assert found is not None  # the token's holder was just read with it
+    done = await nudges.nudge_unfinished(
+        admin.sessions, found.scope, nudges.Nudger(found.id, found.name, area_text(found.scope)),
+        admin.now(), credit_code=credit_code)
+    if done is None:
+        raise ApiError(404, "not_found", _(
+            "No enterprise with the credit code {code} is in your area.").format(
+                code=credit_code))
+    return json_response({"nudged": done.nudged, "people": done.people, "skipped": {
+        "recent": done.recent, "no_contact": done.no_contact, "submitted": done.submitted}})
+
+
+# --- commissioners ---------------------------------------------------------------------------
+
+def _issued(issued: commissioner_codes.Issued) -> dict[str, Any]:
+    c = issued.commissioner
+    return {"id": c.id, "name": c.name, "area": c.scope.as_data(), "code": issued.code,
+            "code_expires_at": issued.expires_at.isoformat()}
+
+
+async def commissioner_add(request: web.Request) -> web.Response:
+    """`{"name", "cities": [...], "counties": [...], "valid_hours"}`: a commissioner and their
+    one-time binding code (shown this once)."""
+    admin = await _admin(request)
+    body = await read_object(request, admin.tr)
+    cities, counties = body.get("cities"), body.get("counties", [])
+    if not isinstance(cities, list) or not all(isinstance(c, str) for c in cities):
+        cities = [] if cities is None else [str(cities)]
+    if not isinstance(counties, list) or not all(isinstance(c, str) for c in counties):
+        counties = []
+    issued = await commissioner_codes.register(
+        admin.sessions, admin.reference, str(body.get("name", "")), cities, counties,
+        body.get("valid_hours", commissioner_codes.DEFAULT_VALID_HOURS), admin.now())
+    if isinstance(issued, list):
+        raise problems_error(issued, admin.tr)
+    return json_response(_issued(issued), status=201)
+
+
+async def commissioner_code(request: web.Request) -> web.Response:
+    admin = await _admin(request)
+    body = await read_object(request, admin.tr)
+    missing = admin.tr.gettext("there is no commissioner {id}")
+    commissioner_id = path_id(request, "id", missing)
+    issued = await commissioner_codes.renew(
+        admin.sessions, commissioner_id,
+        body.get("valid_hours", commissioner_codes.DEFAULT_VALID_HOURS), admin.now())
+    if isinstance(issued, Problem):
+        raise problems_error([issued], admin.tr)
+    if issued is None:
+        raise ApiError(404, "not_found", missing.format(id=commissioner_id))
+    return json_response(_issued(issued))
+
+
+async def commissioner_list(request: web.Request) -> web.Response:
+    admin = await _admin(request)
+    return json_response({"commissioners": [
+        {"id": c.id, "name": c.name, "area": c.scope.as_data(), "bound": c.person_id is not None,
+         "bound_at": _iso(c.bound_at)} for c in await commissioners.listing(admin.sessions)]})
+
+
 def add_admin_routes(app: web.Application) -> None:
     admin = web.Application(middlewares=[json_errors])
     admin.router.add_post("/notices", create)
@@ -176,4 +363,11 @@ def add_admin_routes(app: web.Application) -> None:
     admin.router.add_get("/notices/{id}", show)
     admin.router.add_post("/notices/{id}/schedule", schedule)
     admin.router.add_post("/notices/{id}/cancel", cancel)
+    admin.router.add_get("/stats", statistics)
+    admin.router.add_get("/export.xlsx", export)
+    admin.router.add_get("/enterprises", enterprise_list)
+    admin.router.add_post("/nudges", nudge)
+    admin.router.add_get("/commissioners", commissioner_list)
+    admin.router.add_post("/commissioners", commissioner_add)
+    admin.router.add_post("/commissioners/{id}/code", commissioner_code)
     app.add_subapp(PREFIX, admin)

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot.admin_api import ADMIN_KEY, AdminAPI, add_admin_routes
 from bot.archive_requests import ArchiveRequests
+from bot.area_report import ReportContext
 from bot.commissioner_desk import CommissionerDesk, bind_limiter
 from bot.config import Settings
 from bot.identity import OaIdentities
@@ -78,7 +79,9 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
                 exchange=mp_api.jscode2session if mp_api else None)
             max_level = len(ctx.sets[ctx.default_set].level_rules)
             app[ADMIN_KEY] = AdminAPI(settings.admin_token, requests.sessions, ctx.reference,
-                                      ctx.tr, max_level=max_level)
+                                      ctx.tr, max_level=max_level,
+                                      report=ReportContext(ctx.iset(None), ctx.reference,
+                                                           ctx.tr))
             if settings.notice_worker:
                 channels = NoticeChannels(oa_api, mp_api, settings.notice_oa_template or None,
                                           settings.notice_mp_template or None)

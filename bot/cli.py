@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.translations import translator
-from flows.indicators import IndicatorSetError, builtin_sets
+from flows.indicators import DEFAULT_SET_ID, IndicatorSetError, builtin_sets
 
 log = logging.getLogger("dxbot")
 
@@ -50,6 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     from bot.commissioner_command import add_commissioner_arguments
 
     add_commissioner_arguments(commissioner)
+    tokens = commands.add_parser("token", help="bearer tokens for the admin API (province "
+                                 "admins, commissioners)")
+    from bot.token_command import add_token_arguments
+
+    add_token_arguments(tokens)
+    export = commands.add_parser("export", help="the enterprises of the province or an area, "
+                                 "with statistics, as an Excel workbook")
+    from bot.export_command import add_export_arguments
+
+    add_export_arguments(export)
     fake = commands.add_parser(
         "fake-wechat", help="run a fake of the WeChat API for tests and benchmarks")
     fake.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
@@ -109,6 +119,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot import commissioner_command
 
         return commissioner_command.run(args, settings, translator(settings.locale))
+    if args.command == "token":
+        from bot import token_command
+
+        return token_command.run(args, settings, translator(settings.locale))
+    if args.command == "export":
+        from bot import export_command
+
+        return export_command.run(args, settings, sets[DEFAULT_SET_ID],
+                                  translator(settings.locale))
     if args.command == "migrate":
         from storage.db import migrate
 

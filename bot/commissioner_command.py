@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import secrets
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
+from bot import commissioner_codes
 from bot.config import Settings
-from flows.commissioners import area_text, binding_code, code_digest, parse_name, parse_scope
+from flows.commissioners import area_text
 from flows.i18n import Translator
 from flows.messages import china_minute
 from flows.problems import Problem
 from flows.profile import builtin_reference
-from storage import commissioners
 from storage.db import create_engine, migrate, session_factory
 
 
@@ -28,10 +27,12 @@ def add_commissioner_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--name", required=True)
     add.add_argument("--cities", required=True, help="comma-separated, e.g. 济南市,淄博市")
     add.add_argument("--counties", default="", help="comma-separated (optional)")
-    add.add_argument("--valid-hours", type=int, default=72, help="code lifetime (default 72)")
+    add.add_argument("--valid-hours", type=int, default=commissioner_codes.DEFAULT_VALID_HOURS,
+                     help="code lifetime (default 72)")
     code = actions.add_parser("code", help="a new binding code for a commissioner")
     code.add_argument("id", type=int)
-    code.add_argument("--valid-hours", type=int, default=72)
+    code.add_argument("--valid-hours", type=int,
+                      default=commissioner_codes.DEFAULT_VALID_HOURS)
 
 
 def _split(text: str) -> list[str]:
@@ -45,41 +46,32 @@ def run(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
 
 async def _run(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
     _ = tr.gettext
-    if not 1 <= args.valid_hours <= 24 * 30:
-        print("dxbot commissioner: " + _("--valid-hours: from 1 to 720"), file=sys.stderr)
-        return 2
     now = datetime.fromtimestamp(time.time(), tz=UTC)
-    expires = now + timedelta(hours=args.valid_hours)
-    code = binding_code(secrets.token_bytes(32))
-    digest = code_digest(code)
-    assert digest is not None
     engine = create_engine(settings.database_url)
     try:
         await migrate(engine)
         sessions = session_factory(engine)
         if args.action == "add":
-            name = parse_name(args.name)
-            scope = parse_scope(_split(args.cities), _split(args.counties),
-                                builtin_reference())
-            problems = ([name] if isinstance(name, Problem) else []) + (
-                scope if isinstance(scope, list) else [])
-            if isinstance(name, Problem) or isinstance(scope, list):
-                for problem in problems:
-                    print("dxbot commissioner: " + problem.render(tr), file=sys.stderr)
-                return 2
-            stored = await commissioners.add(sessions, name, scope, digest, expires, now)
+            issued = await commissioner_codes.register(
+                sessions, builtin_reference(), args.name, _split(args.cities),
+                _split(args.counties), args.valid_hours, now)
         else:
-            found = await commissioners.get(sessions, args.id)
-            if found is None or not await commissioners.new_code(sessions, args.id, digest,
-                                                                 expires):
+            issued = await commissioner_codes.renew(sessions, args.id, args.valid_hours, now)
+            if issued is None:
                 print("dxbot commissioner: " + _("there is no commissioner {id}").format(
                     id=args.id), file=sys.stderr)
                 return 1
-            stored = found
     finally:
         await engine.dispose()
+    if isinstance(issued, Problem):
+        issued = [issued]
+    if isinstance(issued, list):
+        for problem in issued:
+            print("dxbot commissioner: " + problem.render(tr), file=sys.stderr)
+        return 2
+    stored = issued.commissioner
     print(_("Commissioner {id} {name} ({area}): binding code {code}, valid until {until}. They "
             "send 绑定 {code} in the Official Account.").format(
-        id=stored.id, name=stored.name, area=area_text(stored.scope), code=code,
-        until=china_minute(expires)))
+        id=stored.id, name=stored.name, area=area_text(stored.scope), code=issued.code,
+        until=china_minute(issued.expires_at)))
     return 0

@@ -90,3 +90,9 @@ async def bound_people(sessions: Sessions) -> set[str]:
     async with sessions() as session:
         return set(await session.scalars(select(Commissioner.person_id).where(
             Commissioner.person_id.is_not(None))))
+
+
+async def listing(sessions: Sessions) -> list[StoredCommissioner]:
+    async with sessions() as session:
+        return [_stored(row) for row in await session.scalars(
+            select(Commissioner).order_by(Commissioner.id))]

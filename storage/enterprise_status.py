@@ -7,11 +7,14 @@ draft naming its credit code was touched within the draft's lifetime; otherwise 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import aliased
 
 from flows.commissioners import Scope
 from storage.activity import DRAFT_LIFETIME
@@ -118,3 +121,80 @@ async def listing(sessions: Sessions, scope: Scope, status: Status, now: datetim
             level=row.level, level_name=row.level_name,
             submitted_at=row.submitted_at))
     return found, total
+
+
+@dataclass(frozen=True)
+class EnterpriseDetail:
+    """An enterprise with its profile, status and latest submission, for the statistics and
+    the export."""
+
+    credit_code: str
+    name: str
+    city: str
+    county: str
+    industry: str
+    industry_division: str | None
+    employees: int | None
+    contact_name: str | None
+    contact_mobile: str | None
+    in_roster: bool
+    status: Status
+    answered: int | None  # in progress: of `questions`
+    questions: int | None
+    last_active_at: datetime | None
+    level: int | None
+    level_name: str | None
+    scores: dict[str, Decimal] | None  # total and the three dimensions
+    scene_levels: dict[str, int] | None
+    started_at: datetime | None  # the latest submission's
+    submitted_at: datetime | None
+    first_seen_at: datetime
+
+
+async def details(sessions: Sessions, scope: Scope | None, now: datetime, *,
+                  batch: int = 1000) -> AsyncIterator[list[EnterpriseDetail]]:
+    """Every enterprise in `scope` (None: all), by credit code, in batches (keyset pages):
+    one batch in memory at a time."""
+    c = _columns(now)
+    s = aliased(Submission)  # the latest one, joined (the status subqueries use Submission)
+    query = (select(
+        Enterprise.credit_code, Enterprise.name, Enterprise.city, Enterprise.county,
+        Enterprise.industry, Enterprise.industry_division, Enterprise.employees,
+        Enterprise.contact_name, Enterprise.contact_mobile, Enterprise.in_roster,
+        Enterprise.created_at, c["status"].label("status"),
+        _active(DraftActivity.answered, now).label("answered"),
+        _active(DraftActivity.total, now).label("questions"),
+        c["active_at"].label("last_active_at"),
+        s.level, s.level_name, s.total, s.foundation, s.management, s.effectiveness,
+        s.scene_levels, s.started_at, s.submitted_at)
+        .outerjoin(s, s.id == _latest(Submission.id)))
+    if scope is not None:
+        query = query.where(in_scope(scope))
+    after = ""
+    while True:
+        async with sessions() as session:
+            rows = (await session.execute(query.where(Enterprise.credit_code > after)
+                                          .order_by(Enterprise.credit_code).limit(batch))).all()
+        if not rows:
+            return
+        yield [_detail(row) for row in rows]
+        after = rows[-1].credit_code
+
+
+def _detail(row: Any) -> EnterpriseDetail:
+    submitted = row.submitted_at is not None
+    draft = row.status == "in_progress"
+    return EnterpriseDetail(
+        credit_code=row.credit_code, name=row.name, city=row.city, county=row.county,
+        industry=row.industry, industry_division=row.industry_division,
+        employees=row.employees, contact_name=row.contact_name,
+        contact_mobile=row.contact_mobile, in_roster=bool(row.in_roster), status=row.status,
+        answered=row.answered if draft else None, questions=row.questions if draft else None,
+        last_active_at=row.last_active_at if draft else None,
+        level=row.level, level_name=row.level_name,
+        scores={"total": row.total, "foundation": row.foundation,
+                "management": row.management, "effectiveness": row.effectiveness}
+        if submitted else None,
+        scene_levels={k: int(v) for k, v in row.scene_levels.items()} if submitted else None,
+        started_at=row.started_at, submitted_at=row.submitted_at,
+        first_seen_at=row.created_at)
