@@ -15,6 +15,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from flows.commissioners import Scope, area_text
@@ -98,6 +99,11 @@ def _headings(rc: ReportContext) -> list[str]:
             _("Started"), _("Submitted at"), _("First recorded")]
 
 
+def _widths(columns: int) -> list[int]:
+    """Column widths in characters: the name and the credit code wide, the rest narrow."""
+    return [34, 22, 10, 12, 18] + [12] * (columns - 5)
+
+
 def _row(e: EnterpriseDetail, rc: ReportContext, statuses: dict[str, str],
          industries: dict[str, str]) -> list[Any]:
     _ = rc.tr.gettext
@@ -176,8 +182,11 @@ async def export_workbook(sessions: Sessions, scope: Scope | None, now: datetime
     _ = rc.tr.gettext
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Enterprises"))
-    sheet.freeze_panes = "C2"
-    sheet.append(_bold(sheet, _headings(rc)))
+    sheet.freeze_panes = "C2"  # the name and credit code stay in view
+    headings = _headings(rc)
+    for index, width in enumerate(_widths(len(headings)), 1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.append(_bold(sheet, headings))
     statuses, industries = _status_names(rc.tr), rc.industry_names()
     facts: list[EnterpriseFacts] = []
     async for batch in enterprise_status.details(sessions, scope, now):

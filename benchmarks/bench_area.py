@@ -1,0 +1,131 @@
+"""Commissioners' figures on a province-sized archive: 进度 and a 名单 page of one city, the
+province's statistics, the Excel export and a city-wide 催办.
+
+Run from the project root: `.venv/bin/python benchmarks/bench_area.py [--enterprises N]` (or
+`make bench`). Real parts: a SQLite file (or `--database-url`), the archive's own queries and
+the workbook writer. Seeds N enterprises over the 16 cities (half submitted, a quarter with a
+draft in progress), then times each step; exits 1 when one misses its target below (ours: a
+phone answer must feel instant, the department's figures and file within a coffee break).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # also works without the editable install
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert  # noqa: E402
+
+from bot.area_report import ReportContext, area_statistics, export_workbook  # noqa: E402
+from bot.translations import translator  # noqa: E402
+from flows.commissioners import Scope  # noqa: E402
+from flows.indicators import DEFAULT_SET_ID, builtin_sets  # noqa: E402
+from flows.profile import builtin_reference, credit_code_check_char  # noqa: E402
+from storage import enterprise_status, nudges  # noqa: E402
+from storage.db import create_engine, migrate, session_factory  # noqa: E402
+from storage.models import DraftActivity, Enterprise, Submission  # noqa: E402
+
+TARGETS = {"progress": 0.3, "listing": 0.3, "statistics": 10.0, "export": 30.0,
+           "nudge": 5.0}  # seconds
+
+
+def code(serial: int) -> str:
+    first17 = f"91370100MA{serial:07d}"
+    return first17 + credit_code_check_char(first17)
+
+
+async def seed(sessions: object, count: int, scene_codes: list[str]) -> None:
+    cities = builtin_reference().cities
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    batch = 1000
+    for start in range(0, count, batch):
+        serials = range(start, min(count, start + batch))
+        firms = [{"id": i + 1, "credit_code": code(i), "name": f"山东测试{i}有限公司",
+                  "city": cities[(i // 4) % len(cities)], "county": f"县{i % 7}",
+                  "industry": "CF"[i % 2], "in_roster": True, "created_at": now,
+                  "updated_at": now} for i in serials]
+        submitted = [{"draft_id": f"d{i}", "enterprise_id": i + 1, "person_id": f"oa:p{i}",
+                      "subject_id": f"oa:p{i}", "channel": "oa", "indicator_set": DEFAULT_SET_ID,
+                      "answers": {}, "figures": {}, "profile": {},
+                      "total": Decimal("40.5"), "foundation": Decimal("20"),
+                      "management": Decimal("10"), "effectiveness": Decimal("10.5"),
+                      "level": (lv := rng.randint(0, 4)),
+                      "level_name": ["未达一级", "一级", "二级", "三级", "四级"][lv],
+                      "scene_levels": {c: rng.randint(0, 4) for c in scene_codes},
+                      "result": {}, "started_at": now, "submitted_at": now}
+                     for i in serials if i % 2 == 0]
+        drafts = [{"person_id": f"oa:p{i}", "subject_id": f"oa:p{i}", "draft_id": f"x{i}",
+                   "credit_code": code(i), "answered": 12, "total": 31,
+                   "started_at": now - timedelta(days=1),
+                   "last_active_at": now - timedelta(hours=i % 48)}
+                  for i in serials if i % 4 == 1]
+        async with sessions() as session:  # type: ignore[operator]
+            await session.execute(insert(Enterprise), firms)
+            await session.execute(insert(Submission), submitted)
+            await session.execute(insert(DraftActivity), drafts)
+            await session.commit()
+
+
+async def timed(name: str, step: object, figures: dict[str, float]) -> object:
+    started = time.perf_counter()
+    result = await step  # type: ignore[misc]
+    figures[name] = time.perf_counter() - started
+    return result
+
+
+async def run(args: argparse.Namespace, tmp: Path) -> list[str]:
+    iset = builtin_sets()[DEFAULT_SET_ID]
+    engine = create_engine(args.database_url or f"sqlite+aiosqlite:///{tmp}/a.sqlite3")
+    await migrate(engine)
+    sessions = session_factory(engine)
+    await seed(sessions, args.enterprises, [s.code for s in iset.scenes])
+    rc = ReportContext(iset, builtin_reference(), translator("zh_CN"))
+    now = datetime.now(UTC)
+    jinan = Scope(("济南市",))
+    figures: dict[str, float] = {}
+    progress = await timed("progress", enterprise_status.progress(sessions, jinan, now), figures)
+    await timed("listing", enterprise_status.listing(sessions, jinan, "in_progress", now,
+                                                     limit=200), figures)
+    await timed("statistics", area_statistics(sessions, None, now, rc), figures)
+    book = await timed("export", export_workbook(sessions, None, now, rc), figures)
+    done = await timed("nudge", nudges.nudge_unfinished(
+        sessions, jinan, nudges.Nudger(1, "王专员", "济南市"), now), figures)
+    await engine.dispose()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{args.enterprises} enterprises; 济南 {progress.total} "  # type: ignore[attr-defined]
+          f"({progress.by_status}); export {len(book) / 1e6:.1f} MB; "  # type: ignore[arg-type]
+          f"nudged {done.nudged} enterprises; peak RSS {peak:.0f} MiB")  # type: ignore[union-attr]
+    for name, seconds in figures.items():
+        print(f"  {name:<10} {seconds * 1000:9.1f} ms (target {TARGETS[name] * 1000:.0f} ms)")
+    return [f"{name} {figures[name]:.2f} s > {limit} s" for name, limit in TARGETS.items()
+            if figures[name] > limit]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--enterprises", type=int, default=20_000)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="dxbot-bench-") as tmp:
+        failures = asyncio.run(run(args, Path(tmp)))
+    if failures:
+        print("FAILED: " + "; ".join(failures))
+        return 1
+    print("ok: within the targets")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
