@@ -20,6 +20,7 @@ from aiohttp import web
 from bot import commissioner_codes
 from bot.admin_access import Principal, principal_of
 from bot.area_report import ReportContext, area_statistics, export_workbook, statistics_view
+from bot.commissioner_desk import nudge_area
 from bot.json_api import (
     ApiError,
     json_errors,
@@ -28,7 +29,7 @@ from bot.json_api import (
     problems_error,
     read_object,
 )
-from flows.commissioners import Scope, area_text, parse_scope
+from flows.commissioners import Scope, area_text, parse_scope, split_names
 from flows.i18n import N_, Translator
 from flows.notices import Audience, NoticeSpec, parse_notice
 from flows.problems import Problem
@@ -39,7 +40,6 @@ from storage import (
     deliveries,
     enterprise_status,
     notices,
-    nudges,
     registrations,
 )
 from storage.archive import Sessions
@@ -197,10 +197,6 @@ async def cancel(request: web.Request) -> web.Response:
 
 # --- areas: statistics, lists, export, nudges ------------------------------------------------
 
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.replace("，", ",").replace("、", ",").split(",")
-            if part.strip()]
-
 
 def _covers(outer: Scope, inner: Scope) -> bool:
     if not set(inner.cities) <= set(outer.cities):
@@ -213,7 +209,8 @@ def _area(admin: AdminAPI, who: Principal, request: web.Request) -> Scope | None
     """The area asked for (`?cities=…&counties=…`), within the caller's: by default all of
     theirs. A commissioner asking beyond their area gets 403."""
     _ = admin.tr.gettext
-    cities, counties = (_split(request.query.get(name, "")) for name in ("cities", "counties"))
+    cities = split_names(request.query.get("cities", ""))
+    counties = split_names(request.query.get("counties", ""))
     if not cities and not counties:
         return who.scope
     if not cities and who.scope is not None:
@@ -296,10 +293,8 @@ async def nudge(request: web.Request) -> web.Response:
         credit_code = parsed
     found = await commissioners.get(admin.sessions, who.commissioner_id)
     assert found is not None  # the token's holder was just read with it
-    done = await nudges.nudge_unfinished(
-        admin.sessions, found.scope, nudges.Nudger(found.id, found.name, area_text(found.scope)),
-        admin.now(), credit_code=credit_code)
-    if done is None:
+    done = await nudge_area(admin.sessions, found, credit_code, admin.now())
+    if not done.found:
         raise ApiError(404, "not_found", _(
             "No enterprise with the credit code {code} is in your area.").format(
                 code=credit_code))

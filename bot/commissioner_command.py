@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 
 from bot import commissioner_codes
 from bot.config import Settings
-from flows.commissioners import area_text
+from flows.commissioners import area_text, split_names
 from flows.i18n import Translator
 from flows.messages import china_minute
 from flows.problems import Problem
 from flows.profile import builtin_reference
-from storage.db import create_engine, migrate, session_factory
+from storage.db import open_archive
 
 
 def add_commissioner_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,10 +35,6 @@ def add_commissioner_arguments(parser: argparse.ArgumentParser) -> None:
                       default=commissioner_codes.DEFAULT_VALID_HOURS)
 
 
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.replace("，", ",").replace("、", ",").split(",")
-            if part.strip()]
-
 
 def run(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
     return asyncio.run(_run(args, settings, tr))
@@ -47,22 +43,17 @@ def run(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
 async def _run(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
     _ = tr.gettext
     now = datetime.fromtimestamp(time.time(), tz=UTC)
-    engine = create_engine(settings.database_url)
-    try:
-        await migrate(engine)
-        sessions = session_factory(engine)
+    async with open_archive(settings.database_url) as sessions:
         if args.action == "add":
             issued = await commissioner_codes.register(
-                sessions, builtin_reference(), args.name, _split(args.cities),
-                _split(args.counties), args.valid_hours, now)
+                sessions, builtin_reference(), args.name, split_names(args.cities),
+                split_names(args.counties), args.valid_hours, now)
         else:
             issued = await commissioner_codes.renew(sessions, args.id, args.valid_hours, now)
             if issued is None:
                 print("dxbot commissioner: " + _("there is no commissioner {id}").format(
                     id=args.id), file=sys.stderr)
                 return 1
-    finally:
-        await engine.dispose()
     if isinstance(issued, Problem):
         issued = [issued]
     if isinstance(issued, list):

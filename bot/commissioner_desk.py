@@ -23,6 +23,7 @@ from flows.conversation import BindRefused, CommissionerBound, NotCommissioner
 from flows.messages import china_day
 from storage import commissioners, enterprise_status, nudges
 from storage.archive import Sessions
+from storage.commissioners import StoredCommissioner
 from storage.mp_sessions import RateLimiter
 
 REFRESH_SECONDS = 60.0  # how soon a binding made elsewhere is known to this process
@@ -97,13 +98,19 @@ class CommissionerDesk:
         found = await commissioners.of_person(self.sessions, person_id)
         if found is None:
             return NotCommissioner()
-        nudger = nudges.Nudger(found.id, found.name, area_text(found.scope))
-        done = await nudges.nudge_unfinished(self.sessions, found.scope, nudger, self.now(),
-                                             credit_code=credit_code)
-        if done is None:
-            return NudgeReport(0, 0, 0, 0, found=False, credit_code=credit_code)
-        return NudgeReport(done.nudged, done.people, done.recent, done.no_contact,
-                           done.submitted, credit_code=credit_code)
+        return await nudge_area(self.sessions, found, credit_code, self.now())
+
+
+async def nudge_area(sessions: Sessions, found: StoredCommissioner, credit_code: str | None,
+                     now: datetime) -> NudgeReport:
+    """催办 by `found` (from the chat or their API token), within their area only."""
+    nudger = nudges.Nudger(found.id, found.name, area_text(found.scope))
+    done = await nudges.nudge_unfinished(sessions, found.scope, nudger, now,
+                                         credit_code=credit_code)
+    if done is None:
+        return NudgeReport(0, 0, 0, 0, found=False, credit_code=credit_code)
+    return NudgeReport(done.nudged, done.people, done.recent, done.no_contact, done.submitted,
+                       credit_code=credit_code)
 
 
 def bind_limiter(redis: aioredis.Redis) -> RateLimiter:

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from bot.area_report import ReportContext, export_workbook
 from bot.config import Settings
-from flows.commissioners import Scope, area_text, parse_scope
+from flows.commissioners import Scope, area_text, parse_scope, split_names
 from flows.i18n import Translator
 from flows.indicators import IndicatorSet
 from flows.profile import builtin_reference
 from storage import commissioners
-from storage.db import create_engine, migrate, session_factory
+from storage.db import open_archive
 
 
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,10 +27,6 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--commissioner", type=int, metavar="ID",
                         help="the area of this commissioner")
 
-
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.replace("，", ",").replace("、", ",").split(",")
-            if part.strip()]
 
 
 def run(args: argparse.Namespace, settings: Settings, iset: IndicatorSet,
@@ -44,7 +40,7 @@ async def _run(args: argparse.Namespace, settings: Settings, iset: IndicatorSet,
     reference = builtin_reference()
     scope: Scope | None = None
     if args.cities or args.counties:
-        parsed = parse_scope(_split(args.cities), _split(args.counties), reference)
+        parsed = parse_scope(split_names(args.cities), split_names(args.counties), reference)
         if isinstance(parsed, list):
             for problem in parsed:
                 print("dxbot export: " + problem.render(tr), file=sys.stderr)
@@ -54,10 +50,7 @@ async def _run(args: argparse.Namespace, settings: Settings, iset: IndicatorSet,
         print("dxbot export: " + _("the file name must end in .xlsx"), file=sys.stderr)
         return 2
     now = datetime.fromtimestamp(time.time(), tz=UTC)
-    engine = create_engine(settings.database_url)
-    try:
-        await migrate(engine)
-        sessions = session_factory(engine)
+    async with open_archive(settings.database_url) as sessions:
         if args.commissioner is not None:
             found = await commissioners.get(sessions, args.commissioner)
             if found is None:
@@ -66,8 +59,6 @@ async def _run(args: argparse.Namespace, settings: Settings, iset: IndicatorSet,
                 return 1
             scope = found.scope
         body = await export_workbook(sessions, scope, now, ReportContext(iset, reference, tr))
-    finally:
-        await engine.dispose()
     try:
         args.file.write_bytes(body)
     except OSError as exc:

@@ -25,7 +25,7 @@ from flows.profile import builtin_reference
 from flows.results import json_default
 from storage import notices
 from storage.archive import Sessions
-from storage.db import create_engine, migrate, session_factory
+from storage.db import open_archive
 
 
 def add_notice_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,12 +65,8 @@ def run(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
-    engine = create_engine(settings.database_url)
-    try:
-        await migrate(engine)
-        return await _act(args, session_factory(engine), tr)
-    finally:
-        await engine.dispose()
+    async with open_archive(settings.database_url) as sessions:
+        return await _act(args, sessions, tr)
 
 
 async def _act(args: argparse.Namespace, sessions: Sessions, tr: Translator) -> int:

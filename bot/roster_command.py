@@ -21,7 +21,7 @@ from flows.i18n import Translator
 from flows.profile import builtin_reference
 from flows.roster import check_roster
 from storage import roster
-from storage.db import create_engine, migrate, session_factory
+from storage.db import open_archive
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -89,13 +89,9 @@ async def _run(args: argparse.Namespace, settings: Settings, tr: Translator) -> 
             path=args.file, reason=exc), file=sys.stderr)
         return 1
     checked = check_roster(table, builtin_reference())
-    engine = create_engine(settings.database_url)
-    try:
-        await migrate(engine)
-        done = await roster.import_rows(session_factory(engine), checked.rows,
+    async with open_archive(settings.database_url) as sessions:
+        done = await roster.import_rows(sessions, checked.rows,
                                         datetime.fromtimestamp(time.time(), tz=UTC))
-    finally:
-        await engine.dispose()
     print(_("{path}: {added} enterprises added, {updated} updated, {rejected} rows "
             "rejected").format(path=args.file, added=done.added, updated=done.updated,
                                rejected=len({p.row for p in checked.problems})))

@@ -18,7 +18,7 @@ from flows.i18n import Translator
 from flows.messages import china_minute
 from flows.problems import Problem
 from storage import api_tokens, commissioners
-from storage.db import create_engine, migrate, session_factory
+from storage.db import open_archive
 
 
 def add_token_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,10 +39,7 @@ def run(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
 async def _run(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
     _ = tr.gettext
     now = datetime.fromtimestamp(time.time(), tz=UTC)
-    engine = create_engine(settings.database_url)
-    try:
-        await migrate(engine)
-        sessions = session_factory(engine)
+    async with open_archive(settings.database_url) as sessions:
         if args.action == "list":
             for t in await api_tokens.listing(sessions):
                 state = (_("revoked {time}").format(time=china_minute(t.revoked_at))
@@ -70,8 +67,6 @@ async def _run(args: argparse.Namespace, settings: Settings, tr: Translator) -> 
         token = new_token()
         token_id = await api_tokens.add(sessions, name, token_digest(token), now,
                                         commissioner_id=args.commissioner)
-    finally:
-        await engine.dispose()
     print(_("Token {id} for {name}: {token}\nKeep it secret; it is not shown again. Send it as "
             "Authorization: Bearer <token>.").format(id=token_id, name=name, token=token))
     return 0

@@ -40,6 +40,12 @@ class Scope:
         return cls(tuple(data.get("cities") or ()), tuple(data.get("counties") or ()))
 
 
+def split_names(text: str) -> list[str]:
+    """Cities or counties as typed in one field: separated by commas (either width) or 、."""
+    return [part.strip() for part in text.replace("，", ",").replace("、", ",").split(",")
+            if part.strip()]
+
+
 def parse_scope(cities: Sequence[str], counties: Sequence[str],
                 reference: ProfileReference) -> Scope | list[Problem]:
     problems: list[Problem] = []

@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +103,14 @@ def _upgrade(connection: Connection) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection  # env.py runs on this connection
     command.upgrade(config, "head")
+
+
+@contextlib.asynccontextmanager
+async def open_archive(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """The database at `url`, migrated, as sessions for one console command; closed after."""
+    engine = create_engine(url)
+    try:
+        await migrate(engine)
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()
