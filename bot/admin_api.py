@@ -31,7 +31,7 @@ from bot.json_api import (
 )
 from flows.commissioners import Scope, area_text, parse_scope, split_names
 from flows.i18n import N_, Translator
-from flows.notices import Audience, NoticeSpec, parse_notice
+from flows.notices import KINDS, Audience, NoticeSpec, parse_notice
 from flows.problems import Problem
 from flows.profile import ProfileReference, parse_credit_code
 from storage import (
@@ -153,7 +153,8 @@ async def show(request: web.Request) -> web.Response:
 
 async def notice_report(sessions: Sessions, stored: notices.StoredNotice) -> dict[str, Any]:
     """A notice with what became of it (the admin API's and `dxbot notice show`'s view)."""
-    size = await notices.count_audience(sessions, Audience.from_data(stored.audience))
+    size = (await notices.count_audience(sessions, Audience.from_data(stored.audience))
+            if stored.kind in KINDS else None)  # a nudge's people are its deliveries
     by_purpose = await deliveries.counts_by_purpose(sessions, stored.id)
     return {**notice_view(stored, size), "deliveries": by_purpose.pop("notice", {}),
             "personal_messages": by_purpose,

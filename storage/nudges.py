@@ -32,6 +32,7 @@ from storage.models import DraftActivity, Enterprise, EnterpriseNudge, Notice, S
 NUDGE_GAP = timedelta(days=NUDGE_DAYS)
 KIND = "nudge"
 PURPOSE = "nudge"
+CLAIM_BATCH = 1000  # enterprises per statement (4 parameters each)
 
 
 @dataclass(frozen=True)
@@ -73,20 +74,22 @@ async def _claim(session: AsyncSession, enterprise_ids: Sequence[int], notice_id
                  commissioner_id: int | None, now: datetime, gap: timedelta) -> set[int]:
     """The enterprises of `enterprise_ids` not nudged within `gap`, now marked nudged. Ids in
     ascending order, so that concurrent claims lock rows in one order (no deadlock)."""
-    if not enterprise_ids:
-        return set()
     insert = insert_for(session)
-    statement = insert(EnterpriseNudge).values([
-        {"enterprise_id": e, "nudged_at": now, "notice_id": notice_id,
-         "commissioner_id": commissioner_id} for e in sorted(enterprise_ids)])
-    statement = statement.on_conflict_do_update(
-        index_elements=[EnterpriseNudge.enterprise_id],
-        set_={"nudged_at": statement.excluded.nudged_at,
-              "notice_id": statement.excluded.notice_id,
-              "commissioner_id": statement.excluded.commissioner_id},
-        where=EnterpriseNudge.nudged_at <= now - gap)
-    rows = await session.execute(statement.returning(EnterpriseNudge.enterprise_id))
-    return {int(e) for e in rows.scalars()}
+    ordered = sorted(enterprise_ids)
+    claimed: set[int] = set()
+    for start in range(0, len(ordered), CLAIM_BATCH):  # within SQLite's bound parameters
+        statement = insert(EnterpriseNudge).values([
+            {"enterprise_id": e, "nudged_at": now, "notice_id": notice_id,
+             "commissioner_id": commissioner_id} for e in ordered[start:start + CLAIM_BATCH]])
+        statement = statement.on_conflict_do_update(
+            index_elements=[EnterpriseNudge.enterprise_id],
+            set_={"nudged_at": statement.excluded.nudged_at,
+                  "notice_id": statement.excluded.notice_id,
+                  "commissioner_id": statement.excluded.commissioner_id},
+            where=EnterpriseNudge.nudged_at <= now - gap)
+        rows = await session.execute(statement.returning(EnterpriseNudge.enterprise_id))
+        claimed.update(int(e) for e in rows.scalars())
+    return claimed
 
 
 async def nudge_unfinished(sessions: Sessions, scope: Scope, nudger: Nudger, now: datetime, *,

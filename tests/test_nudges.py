@@ -11,14 +11,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis.asyncio as aioredis
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from flows.commissioners import Scope
 from flows.profile import builtin_reference
 from flows.roster import check_roster
 from storage import activity, deliveries, notices, nudges, registrations
 from storage.archive import Profile, Sessions, record_submission
-from storage.models import EnterpriseNudge, NoticeDelivery
+from storage.models import DraftActivity, Enterprise, EnterpriseNudge, NoticeDelivery
 from storage.roster import import_rows
 from tests.test_archive import make_record
 from tests.test_notice_worker import Setup, wechat_setup
@@ -167,3 +167,22 @@ async def test_a_nudge_cannot_be_signed_up_for_nor_listed(setup: Setup) -> None:
     assert await notices.list_notices(setup.sessions) == []
     signed = await registrations.sign_up(setup.sessions, done.notice_id, owner, now)
     assert signed.outcome == "not_found"
+
+
+async def test_a_city_wide_nudge_of_thousands_goes_in_one_transaction(setup: Setup) -> None:
+    now = datetime.now(UTC)
+    count = 9000  # more rows than one statement can bind on SQLite
+    async with setup.sessions() as session:
+        await session.execute(insert(Enterprise), [
+            {"id": i + 1, "credit_code": code(i), "name": f"企业{i}", "city": "济南市",
+             "county": "历下区", "industry": "C", "in_roster": True, "created_at": now,
+             "updated_at": now} for i in range(count)])
+        await session.execute(insert(DraftActivity), [
+            {"person_id": f"oa:p{i}", "subject_id": f"oa:p{i}", "draft_id": f"d{i}",
+             "credit_code": code(i), "answered": 3, "total": 31, "started_at": now,
+             "last_active_at": now} for i in range(count)])
+        await session.commit()
+    done = await nudges.nudge_unfinished(setup.sessions, JINAN, WANG, now)
+    assert done is not None and (done.nudged, done.people) == (count, count)
+    again = await nudges.nudge_unfinished(setup.sessions, JINAN, LI, now)
+    assert again is not None and (again.nudged, again.recent) == (0, count)
