@@ -111,9 +111,8 @@ class MiniProgramAPI:
 
     async def save(self, session: MpSession, state: State, expected: int) -> int:
         """Save on top of `expected`, or 409 with what is there now."""
-        keep = state.draft is not None or state.pages
-        raw = json.dumps(dump_state(state), ensure_ascii=False,
-                         separators=(",", ":")).encode() if keep else None
+        raw = None if state.is_empty() else json.dumps(
+            dump_state(state), ensure_ascii=False, separators=(",", ":")).encode()
         version = await self.store.save(session.subject_id, raw, expected)
         if version is None:
             raise await self.conflict(session)

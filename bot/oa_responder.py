@@ -119,7 +119,7 @@ class OfficialAccountResponder:
         for _attempt in range(MAX_CONFLICT_RETRIES):
             outcome = await self._step(who, _load(raw_state), inbound)
             state = outcome.state
-            stored = None if state.draft is None and not state.pages else _state_bytes(state)
+            stored = None if state.is_empty() else _state_bytes(state)
             committed = await self.store.commit(person, dedupe, expected_version=version,
                                                 state=stored, reply=_encode(outcome.reply))
             if committed is not None:

@@ -42,6 +42,10 @@ class State:
     # A commissioner's list goes on past what was loaded: (status, offset) for 下一页.
     roster_next: tuple[str, int] | None = None
 
+    def is_empty(self) -> bool:
+        """Nothing worth keeping: no draft, nothing more to show (its key can go)."""
+        return self.draft is None and not self.pages and self.roster_next is None
+
 
 def dump_state(state: State) -> dict[str, Any]:
     draft = state.draft

@@ -117,3 +117,33 @@ def test_commissioners_from_the_terminal(tmp_path: Path) -> None:
     assert bad.returncode == 2 and bad.stdout == ""
     assert "北京市 不是山东省的市" in bad.stderr and "name" in bad.stderr
     assert dxbot("code", "9").returncode == 1
+
+
+async def test_long_lists_go_on_with_the_next_page(
+    empty_database: EmptyDatabase, redis_client: aioredis.Redis, redis_socket: str | None,
+    tmp_path: Path,
+) -> None:
+    async with service(empty_database, redis_socket, tmp_path) as s:
+        engine = empty_database.engine()
+        sessions = session_factory(engine)
+        now = datetime.now(UTC)
+        table = [HEADER, *(row(i, name=f"济南企业{i:03d}有限公司") for i in range(205))]
+        await import_rows(sessions, check_roster(table, builtin_reference()).rows, now)
+        code = binding_code(secrets.token_bytes(32))
+        await commissioners.add(sessions, "王专员", Scope(("济南市",)), code_digest(code) or "",
+                                now + timedelta(days=3), now)
+        await engine.dispose()
+        s.wechat.add_user("wx3333333333333333", "o-jn")
+        await s.sim.send_event("o-jn", "subscribe")
+        assert (await s.say("o-jn", f"绑定 {code}")).startswith("绑定成功")
+
+        shown = [await s.say("o-jn", "名单 未开始")]
+        while "回复「更多」" in shown[-1]:
+            shown.append(await s.say("o-jn", "更多"))
+        assert shown[-1].endswith("回复「下一页」查看第 201–205 家（共 205 家）。")
+        numbers = [int(n) for n in re.findall(r"^(\d+)\. ", "\n".join(shown), re.M)]
+        assert numbers == list(range(1, 201))
+        rest = await s.say("o-jn", "下一页")
+        assert re.findall(r"^(\d+)\. 济南企业(\d+)", rest, re.M) == [
+            (str(n), f"{n - 1:03d}") for n in range(201, 206)]
+        assert await s.say("o-jn", "下一页") == "没有更多内容了。"

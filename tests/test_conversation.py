@@ -1521,7 +1521,7 @@ def test_commissioner_commands_of_others_get_a_clear_answer() -> None:
     page = _resume(CTX, state, RosterPage("in_progress", (
         RosterEntry("甲公司", "9137…", "历下区", "12/31 · 2026-11-30"),), total=250))
     assert page.reply == ("进行中：共 250 家企业\n1. 甲公司（历下区）9137… 12/31 · 2026-11-30\n"
-                          "回复“下一页”查看第 2–201 家（共 250 家）。")
+                          "回复「下一页」查看第 2–201 家（共 250 家）。")
     # 下一页 loads the next part, numbered on; the last part offers no more.
     more = _handle(CTX, page.state, Inbound(kind="text", now=NOW, text="下一页",
                                             commissioner=True))
