@@ -31,6 +31,7 @@ from flows.i18n import Translator
 from flows.messages import china_minute
 from flows.notices import Audience, Recipient, Skip, choose_channel
 from storage import consents, deliveries, notices, nudges, registrations
+from storage.activity import DRAFT_LIFETIME
 from storage.archive import Sessions
 from storage.notice_queue import Entry, NoticeQueue
 from storage.send_rate import SendRate
@@ -297,8 +298,9 @@ class NoticeWorker:
         """The customer-service message: the whole notice, or the registrant's own news."""
         _ = self.tr.gettext
         if purpose == "nudge":  # a nudge's notice holds who nudged: name and area
-            prompt = _("Your answers so far are kept: reply 继续 to go on where you stopped, "
-                       "or 开始 to begin.")
+            prompt = _("Reply 继续 to go on where you stopped (a draft is kept for {days} days "
+                       "after its last answer), or 开始 to begin.").format(
+                           days=DRAFT_LIFETIME.days)
             if notice.title:
                 return _("{name}, digital commissioner for {area}, reminds you: your "
                          "enterprise's digital-level self-assessment is not finished yet."

@@ -186,3 +186,16 @@ async def test_a_city_wide_nudge_of_thousands_goes_in_one_transaction(setup: Set
     assert done is not None and (done.nudged, done.people) == (count, count)
     again = await nudges.nudge_unfinished(setup.sessions, JINAN, LI, now)
     assert again is not None and (again.nudged, again.recent) == (0, count)
+
+
+async def test_the_nudge_says_who_nudges_in_a_customer_service_message(setup: Setup) -> None:
+    now = datetime.now(UTC)
+    await roster(setup, row(1))
+    owner = await setup.person("oa", "o-recent", recent=True)  # wrote within 48 hours
+    await draft(setup, owner, code(1), now)
+    await nudges.nudge_unfinished(setup.sessions, JINAN, WANG, now)
+    await setup.drain(setup.worker(oa_template=None, idle_days=0))
+    [(openid, said)] = texts(setup)
+    assert openid == "o-recent"
+    assert said.startswith("济南市数字专员王专员提醒您：贵企业的数字化水平自评估尚未完成。")
+    assert "回复「继续」" in said and "保留 30 天" in said
