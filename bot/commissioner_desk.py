@@ -87,8 +87,8 @@ class CommissionerDesk:
                 detail = f"{e.answered}/{e.total} · {_day(e.last_active_at)}"
             elif e.status == "submitted":
                 detail = f"{e.level_name} · {_day(e.submitted_at)}"
-            else:
-                detail = ""
+            else:  # whom to call: nobody has started on WeChat yet
+                detail = " ".join(filter(None, (e.contact_name, e.contact_mobile)))
             entries.append(RosterEntry(e.name, e.credit_code, e.county, detail))
         return RosterPage(status, tuple(entries), total, max(0, offset))
 

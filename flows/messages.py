@@ -372,7 +372,7 @@ def nudged(ctx: Context, report: NudgeReport) -> str:
                                                                  days=NUDGE_DAYS))
     if report.no_contact:
         skipped.append(_("{n} not reachable on WeChat: nobody there has named the enterprise "
-                         "yet; the roster has its contact for a call").format(
+                         "yet; 名单 未开始 shows their contacts for a call").format(
                              n=report.no_contact))
     if report.submitted:
         skipped.append(_("{n} submitted already").format(n=report.submitted))

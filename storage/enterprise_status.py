@@ -45,6 +45,8 @@ class EnterpriseStatus:
     level: int | None  # submitted: the latest
     level_name: str | None
     submitted_at: datetime | None
+    contact_name: str | None = None  # from the roster
+    contact_mobile: str | None = None
 
 
 def _latest(column: Any) -> Any:
@@ -97,7 +99,7 @@ async def listing(sessions: Sessions, scope: Scope, status: Status, now: datetim
     c = _columns(now)
     inner = select(
         Enterprise.credit_code, Enterprise.name, Enterprise.city, Enterprise.county,
-        c["status"].label("status"),
+        Enterprise.contact_name, Enterprise.contact_mobile, c["status"].label("status"),
         _active(DraftActivity.answered, now).label("answered"),
         _active(DraftActivity.total, now).label("total"),
         c["active_at"].label("last_active_at"), c["level"].label("level"),
@@ -119,7 +121,8 @@ async def listing(sessions: Sessions, scope: Scope, status: Status, now: datetim
             answered=row.answered if draft else None, total=row.total if draft else None,
             last_active_at=row.last_active_at if draft else None,
             level=row.level, level_name=row.level_name,
-            submitted_at=row.submitted_at))
+            submitted_at=row.submitted_at, contact_name=row.contact_name,
+            contact_mobile=row.contact_mobile))
     return found, total
 
 

@@ -66,6 +66,7 @@ async def test_a_commissioner_sees_their_area_and_nothing_else(
         assert re.search(r"· \d{4}-\d{2}-\d{2}$", submitted)
         waiting = await s.say("o-jn", "名单 未开始")
         assert "济南未开始甲有限公司" in waiting and "青岛" not in waiting
+        assert "张三 13800000000" in waiting  # the roster's contact, for a call
         assert "辖区内没有企业" in await s.say("o-jn", "名单 进行中")
         assert "名单 未开始" in await s.say("o-jn", "帮助")
 
