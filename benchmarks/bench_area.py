@@ -38,6 +38,7 @@ from storage.models import DraftActivity, Enterprise, Submission  # noqa: E402
 
 TARGETS = {"progress": 0.3, "listing": 0.3, "statistics": 10.0, "export": 30.0,
            "nudge": 5.0}  # seconds
+STALL_TARGET = 0.25  # the longest the export may hold up a WeChat callback in the same process
 
 
 def code(serial: int) -> str:
@@ -78,6 +79,15 @@ async def seed(sessions: object, count: int, scene_codes: list[str]) -> None:
             await session.commit()
 
 
+async def watch_loop(stalls: list[float]) -> None:
+    """How late a 5 ms timer fires while the export runs: what a WeChat callback served by
+    the same process would wait."""
+    while True:
+        started = time.perf_counter()
+        await asyncio.sleep(0.005)
+        stalls.append(time.perf_counter() - started - 0.005)
+
+
 async def timed(name: str, step: object, figures: dict[str, float]) -> object:
     started = time.perf_counter()
     result = await step  # type: ignore[misc]
@@ -99,7 +109,10 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[str]:
     await timed("listing", enterprise_status.listing(sessions, jinan, "in_progress", now,
                                                      limit=200), figures)
     await timed("statistics", area_statistics(sessions, None, now, rc), figures)
+    stalls: list[float] = []
+    watcher = asyncio.create_task(watch_loop(stalls))
     book = await timed("export", export_workbook(sessions, None, now, rc), figures)
+    watcher.cancel()
     done = await timed("nudge", nudges.nudge_unfinished(
         sessions, jinan, nudges.Nudger(1, "王专员", "济南市"), now), figures)
     await engine.dispose()
@@ -109,8 +122,14 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[str]:
           f"nudged {done.nudged} enterprises; peak RSS {peak:.0f} MiB")  # type: ignore[union-attr]
     for name, seconds in figures.items():
         print(f"  {name:<10} {seconds * 1000:9.1f} ms (target {TARGETS[name] * 1000:.0f} ms)")
-    return [f"{name} {figures[name]:.2f} s > {limit} s" for name, limit in TARGETS.items()
-            if figures[name] > limit]
+    stall = max(stalls, default=0.0)
+    print(f"  the event loop during the export: longest stall {stall * 1000:.0f} ms "
+          f"(target {STALL_TARGET * 1000:.0f} ms)")
+    failures = [f"{name} {figures[name]:.2f} s > {limit} s" for name, limit in TARGETS.items()
+                if figures[name] > limit]
+    if stall > STALL_TARGET:
+        failures.append(f"the export stalled the event loop {stall * 1000:.0f} ms")
+    return failures
 
 
 def main() -> int:

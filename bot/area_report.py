@@ -5,6 +5,7 @@ flat in the number of enterprises, apart from the file itself."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -189,10 +190,16 @@ async def export_workbook(sessions: Sessions, scope: Scope | None, now: datetime
     sheet.append(_bold(sheet, headings))
     statuses, industries = _status_names(rc.tr), rc.industry_names()
     facts: list[EnterpriseFacts] = []
-    async for batch in enterprise_status.details(sessions, scope, now):
+
+    def write(batch: list[EnterpriseDetail]) -> None:
         for e in batch:
             sheet.append(_row(e, rc, statuses, industries))
             facts.append(_facts(e))
+
+    # The writing is CPU work: in a thread, batch by batch (one at a time, so the sheet is
+    # never shared), while the event loop goes on answering WeChat.
+    async for batch in enterprise_status.details(sessions, scope, now):
+        await asyncio.to_thread(write, batch)
     stats = summarize(facts, [s.code for s in rc.iset.scenes])
     view = statistics_view(stats, scope, now, rc)
     summary = book.create_sheet(_("Statistics"))
@@ -202,5 +209,5 @@ async def export_workbook(sessions: Sessions, scope: Scope | None, now: datetime
     for heading, values in _statistics_rows(view, rc):
         summary.append(_bold(summary, values) if heading else values)
     out = io.BytesIO()
-    book.save(out)
+    await asyncio.to_thread(book.save, out)
     return out.getvalue()
