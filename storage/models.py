@@ -173,7 +173,10 @@ class NoticeDelivery(Base):
     `reminder` before the start, `promoted` from the waiting list, `cancelled` event."""
 
     __tablename__ = "notice_deliveries"
-    __table_args__ = (Index("ix_notice_deliveries_status_updated_at", "status", "updated_at"),
+    # (status, purpose, updated_at): the personal messages due, the campaign entries lost and
+    # the sends stuck are each one index range, however many campaign deliveries wait.
+    __table_args__ = (Index("ix_notice_deliveries_status_purpose_updated_at", "status",
+                            "purpose", "updated_at"),
                       Index("ix_notice_deliveries_notice_id_status", "notice_id", "status"))
 
     notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), primary_key=True)

@@ -1,5 +1,5 @@
-"""Nudges (催办) with their per-enterprise limit, idle-draft reminders, and API tokens for
-province admins and commissioners.
+"""Nudges (催办) with their per-enterprise limit, idle-draft reminders, API tokens for
+province admins and commissioners, and the deliveries' index by status and purpose.
 
 Revision ID: 0009
 Revises: 0008
@@ -35,6 +35,11 @@ def upgrade() -> None:
     op.add_column("draft_activity", sa.Column("idle_reminded_at", sa.DateTime(timezone=True),
                                               nullable=True))
     op.create_index("ix_draft_activity_last_active_at", "draft_activity", ["last_active_at"])
+    # The personal messages due were found by scanning every queued delivery of a campaign
+    # (status, then updated_at): with the purpose second, each lookup is one range.
+    op.drop_index("ix_notice_deliveries_status_updated_at", table_name="notice_deliveries")
+    op.create_index("ix_notice_deliveries_status_purpose_updated_at", "notice_deliveries",
+                    ["status", "purpose", "updated_at"])
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -53,6 +58,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("api_tokens")
+    op.drop_index("ix_notice_deliveries_status_purpose_updated_at",
+                  table_name="notice_deliveries")
+    op.create_index("ix_notice_deliveries_status_updated_at", "notice_deliveries",
+                    ["status", "updated_at"])
     op.drop_index("ix_draft_activity_last_active_at", table_name="draft_activity")
     with op.batch_alter_table("draft_activity") as batch:
         batch.drop_column("idle_reminded_at")
