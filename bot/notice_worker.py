@@ -117,6 +117,8 @@ class NoticeWorker:
             await notices.save_plan_progress(self.sessions, notice.id, ids[-1], done=False)
             queued += len(ids)
         await notices.save_plan_progress(self.sessions, notice.id, after, done=True)
+        if queued:
+            await deliveries.refresh_statistics(self.sessions)
         return queued
 
     async def plan_reminders(self) -> list[int]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.archive import Sessions, insert_for
@@ -64,6 +64,17 @@ async def queue_in(session: AsyncSession, notice_id: int, person_ids: Iterable[s
         await session.execute(insert(NoticeDelivery).on_conflict_do_nothing(
             index_elements=[NoticeDelivery.notice_id, NoticeDelivery.purpose,
                             NoticeDelivery.person_id]), rows)
+
+
+async def refresh_statistics(sessions: Sessions) -> None:
+    """After a campaign is queued: PostgreSQL's planner learns the table's new size at once
+    (autovacuum would take up to a minute, and until then it filters a campaign's every
+    delivery for each claim instead of looking the 64 up by key). SQLite needs nothing: the
+    claim's conditions leave it only the key."""
+    async with sessions() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            await session.execute(text("ANALYZE notice_deliveries"))
+            await session.commit()
 
 
 Key = tuple[int, str, str]  # notice id, purpose, person id
@@ -193,6 +204,19 @@ class Claim:
     facts: PersonFacts | None
 
 
+def claim_statement(notice_id: int, purpose: str, person_ids: list[str],
+                    now: datetime) -> Any:
+    return (update(NoticeDelivery)
+            .where(NoticeDelivery.notice_id == notice_id, NoticeDelivery.purpose == purpose,
+                   NoticeDelivery.person_id.in_(person_ids),
+                   # Not `status == "queued"`: SQLite would then search the status index and
+                   # walk every queued delivery of the campaign; through the key it is one
+                   # lookup per person, however large the campaign.
+                   func.coalesce(NoticeDelivery.status, "") == "queued")
+            .values(status="sending", attempts=NoticeDelivery.attempts + 1, updated_at=now)
+            .returning(NoticeDelivery.person_id, NoticeDelivery.attempts))
+
+
 async def claim_many(sessions: Sessions, notice_id: int, person_ids: Iterable[str],
                      now: datetime, *, purpose: str = "notice",
                      template_id: str | None = None) -> dict[str, Claim]:
@@ -202,16 +226,7 @@ async def claim_many(sessions: Sessions, notice_id: int, person_ids: Iterable[st
     if not wanted:
         return {}
     async with sessions() as session:
-        rows = await session.execute(
-            update(NoticeDelivery)
-            .where(NoticeDelivery.notice_id == notice_id, NoticeDelivery.purpose == purpose,
-                   NoticeDelivery.person_id.in_(wanted),
-                   # Not `status == "queued"`: SQLite would then search the status index and
-                   # walk every queued delivery of the campaign; through the key it is 64
-                   # lookups, however large the campaign (PostgreSQL's statistics agree).
-                   func.coalesce(NoticeDelivery.status, "") == "queued")
-            .values(status="sending", attempts=NoticeDelivery.attempts + 1, updated_at=now)
-            .returning(NoticeDelivery.person_id, NoticeDelivery.attempts))
+        rows = await session.execute(claim_statement(notice_id, purpose, wanted, now))
         attempts = {person_id: int(n) for person_id, n in rows}
         facts = await _facts(session, list(attempts), template_id) if attempts else {}
         await session.commit()

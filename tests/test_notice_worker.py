@@ -389,3 +389,34 @@ async def test_no_answer_from_wechat_is_tried_again_and_reaches_the_person_once(
     assert await deliveries.counts(setup.sessions, notice_id) == {"sent": 3}
     delivered = sorted(m["touser"] for m in setup.wechat.messages())
     assert delivered == sorted(p.split(":")[1] for p in people)
+
+
+async def test_a_claim_looks_its_people_up_by_key_however_large_the_campaign(
+        setup: Setup) -> None:
+    """The plan of the claim on a queued campaign of 30,000: by the primary key with the people
+    in the index condition, never a walk through the campaign's queue (that cost 13.6 ms a
+    claim at 100,000 recipients on SQLite, and 30 ms on PostgreSQL before its statistics)."""
+    notice_id = await setup.notice()
+    people = [f"oa:p{i:05d}" for i in range(30000)]
+    now = datetime.now(UTC)
+    await deliveries.queue(setup.sessions, notice_id, people, now)
+    await deliveries.refresh_statistics(setup.sessions)
+    statement = deliveries.claim_statement(notice_id, "notice", people[100:164], now)
+    async with setup.sessions() as session:
+        dialect = session.get_bind().dialect
+        compiled = statement.compile(dialect=dialect,
+                                     compile_kwargs={"render_postcompile": True})
+        params = compiled.construct_params()
+        values = [params[name] for name in compiled.positiontup or ()]
+        driver = (await (await session.connection()).get_raw_connection()).driver_connection
+        if dialect.name == "sqlite":
+            cursor = await driver.execute(  # type: ignore[union-attr]
+                f"EXPLAIN QUERY PLAN {compiled}", values)
+            plan = " ".join(str(row[-1]) for row in await cursor.fetchall())
+            assert "notice_id=? AND purpose=? AND person_id=?" in plan, plan
+        else:
+            rows = await driver.fetch(f"EXPLAIN {compiled}", *values)  # type: ignore[union-attr]
+            plan = " ".join(r[0] for r in rows)
+            condition = plan.split("Index Cond:")[-1].split("Filter")[0]
+            assert "pk_notice_deliveries" in plan and "person_id" in condition, plan
+        await session.rollback()
