@@ -316,14 +316,16 @@ async def commissioner_add(request: web.Request) -> web.Response:
     one-time binding code (shown this once)."""
     admin = await _admin(request)
     body = await read_object(request, admin.tr)
-    cities, counties = body.get("cities"), body.get("counties", [])
-    if not isinstance(cities, list) or not all(isinstance(c, str) for c in cities):
-        cities = [] if cities is None else [str(cities)]
-    if not isinstance(counties, list) or not all(isinstance(c, str) for c in counties):
-        counties = []
+    lists = {field: body.get(field, []) for field in ("cities", "counties")}
+    wrong = [Problem("list", N_("{field}: a list of names"), field, {"field": field})
+             for field, value in lists.items()
+             if not isinstance(value, list) or not all(isinstance(v, str) for v in value)]
+    if wrong:  # never narrowed or widened silently: an area is given exactly or refused
+        raise problems_error(wrong, admin.tr)
     issued = await commissioner_codes.register(
-        admin.sessions, admin.reference, str(body.get("name", "")), cities, counties,
-        body.get("valid_hours", commissioner_codes.DEFAULT_VALID_HOURS), admin.now())
+        admin.sessions, admin.reference, str(body.get("name", "")), lists["cities"],
+        lists["counties"], body.get("valid_hours", commissioner_codes.DEFAULT_VALID_HOURS),
+        admin.now())
     if isinstance(issued, list):
         raise problems_error(issued, admin.tr)
     return json_response(_issued(issued), status=201)

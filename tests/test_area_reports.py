@@ -91,6 +91,9 @@ async def test_each_role_sees_its_own_area_by_api_and_export(
                                 {"name": "", "cities": ["北京市"], "valid_hours": 0})
         assert status == 422 and {p["field"] for p in bad["problems"]} == {
             "name", "cities", "valid_hours"}
+        status, bad = await api(s, "POST", "/commissioners", ADMIN,
+                                {"name": "赵专员", "cities": ["济南市"], "counties": "历下区"})
+        assert status == 422 and bad["error"]["field"] == "counties"  # not the whole city
         status, again = await api(s, "POST", f"/commissioners/{issued['id']}/code", ADMIN, {})
         assert status == 200 and again["code"] != issued["code"]
         assert (await api(s, "POST", "/commissioners/99/code", ADMIN, {}))[0] == 404
