@@ -265,8 +265,8 @@ async def enterprise_list(request: web.Request) -> web.Response:
         raise ApiError(422, "paging", _("offset: 0 or more; limit: 1 to {max}").format(
             max=LIST_LIMIT), field="limit")
     page, total = await enterprise_status.listing(
-        admin.sessions, scope or Scope(admin.reference.cities), status,  # type: ignore[arg-type]
-        admin.now(), offset=offset, limit=limit)
+        admin.sessions, scope, status, admin.now(),  # type: ignore[arg-type]
+        offset=offset, limit=limit)
     return json_response({"status": status, "total": total, "offset": offset, "enterprises": [
         {**asdict(e), "last_active_at": _iso(e.last_active_at),
          "submitted_at": _iso(e.submitted_at)} for e in page]})

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import aliased
 
 from flows.commissioners import Scope
@@ -49,36 +49,53 @@ class EnterpriseStatus:
     contact_mobile: str | None = None
 
 
-def _latest(column: Any) -> Any:
+def latest_submission(column: Any) -> Any:
+    """`column` of the enterprise's latest submission, as a correlated subquery."""
     return (select(column).where(Submission.enterprise_id == Enterprise.id)
             .order_by(Submission.submitted_at.desc(), Submission.id.desc())
             .limit(1).scalar_subquery())
 
 
-def _active(column: Any, now: datetime) -> Any:
-    return (select(column).where(DraftActivity.credit_code == Enterprise.credit_code,
-                                 DraftActivity.last_active_at > now - DRAFT_LIFETIME)
-            .order_by(DraftActivity.last_active_at.desc()).limit(1).scalar_subquery())
+@dataclass(frozen=True)
+class _Joined:
+    """Enterprises with their latest submission (`s`) and their latest live draft (`d`)
+    joined on, each looked up once per enterprise, and the status they give."""
+
+    s: Any
+    d: Any
+    live_draft: Any  # whose live draft names the enterprise, newest first
+    status: Any
+
+    def select(self, *columns: Any) -> Any:
+        return (select(*columns).select_from(Enterprise)
+                .outerjoin(self.s, self.s.id == latest_submission(Submission.id))
+                .outerjoin(self.d, self.d.person_id == self.live_draft))
 
 
-def _columns(now: datetime) -> dict[str, Any]:
-    level = _latest(Submission.level)
-    active_at = _active(DraftActivity.last_active_at, now)
-    status = case((level.is_not(None), "submitted"), (active_at.is_not(None), "in_progress"),
+def _joined(now: datetime) -> _Joined:
+    s, d = aliased(Submission), aliased(DraftActivity)
+    live_draft = (select(DraftActivity.person_id)
+                  .where(DraftActivity.credit_code == Enterprise.credit_code,
+                         DraftActivity.last_active_at > now - DRAFT_LIFETIME)
+                  .order_by(DraftActivity.last_active_at.desc()).limit(1).scalar_subquery())
+    status = case((s.id.is_not(None), "submitted"), (d.person_id.is_not(None), "in_progress"),
                   else_="not_started")
-    return {"level": level, "active_at": active_at, "status": status}
+    return _Joined(s, d, live_draft, status)
 
 
-def in_scope(scope: Scope) -> Any:
+def in_scope(scope: Scope | None) -> Any:
+    """The enterprises of `scope` (None: all)."""
+    if scope is None:
+        return true()
     condition = Enterprise.city.in_(scope.cities)
     if scope.counties:
         condition = and_(condition, Enterprise.county.in_(scope.counties))
     return condition
 
 
-async def progress(sessions: Sessions, scope: Scope, now: datetime) -> ScopeProgress:
-    c = _columns(now)
-    inner = (select(c["status"].label("status"), c["level"].label("level"))
+async def progress(sessions: Sessions, scope: Scope | None, now: datetime) -> ScopeProgress:
+    j = _joined(now)
+    inner = (j.select(j.status.label("status"), j.s.level.label("level"))
              .where(in_scope(scope)).subquery())
     async with sessions() as session:
         rows = (await session.execute(select(inner.c.status, inner.c.level, func.count())
@@ -92,19 +109,17 @@ async def progress(sessions: Sessions, scope: Scope, now: datetime) -> ScopeProg
     return ScopeProgress(sum(by_status.values()), by_status, dict(sorted(levels.items())))
 
 
-async def listing(sessions: Sessions, scope: Scope, status: Status, now: datetime, *,
+async def listing(sessions: Sessions, scope: Scope | None, status: Status, now: datetime, *,
                   offset: int = 0, limit: int = 10) -> tuple[list[EnterpriseStatus], int]:
-    """One page of the enterprises in `scope` with `status` (by name), and how many there are.
-    The latest submission's and the latest draft's facts come in the same query."""
-    c = _columns(now)
-    inner = select(
+    """One page of the enterprises in `scope` (None: all) with `status` (by name), and how
+    many there are. The latest submission's and the latest draft's facts come in the same
+    query."""
+    j = _joined(now)
+    inner = j.select(
         Enterprise.credit_code, Enterprise.name, Enterprise.city, Enterprise.county,
-        Enterprise.contact_name, Enterprise.contact_mobile, c["status"].label("status"),
-        _active(DraftActivity.answered, now).label("answered"),
-        _active(DraftActivity.total, now).label("total"),
-        c["active_at"].label("last_active_at"), c["level"].label("level"),
-        _latest(Submission.level_name).label("level_name"),
-        _latest(Submission.submitted_at).label("submitted_at"),
+        Enterprise.contact_name, Enterprise.contact_mobile, j.status.label("status"),
+        j.d.answered, j.d.total, j.d.last_active_at, j.s.level, j.s.level_name,
+        j.s.submitted_at,
     ).where(in_scope(scope)).subquery()
     chosen = select(inner).where(inner.c.status == status)
     async with sessions() as session:
@@ -158,21 +173,16 @@ async def details(sessions: Sessions, scope: Scope | None, now: datetime, *,
                   batch: int = 1000) -> AsyncIterator[list[EnterpriseDetail]]:
     """Every enterprise in `scope` (None: all), by credit code, in batches (keyset pages):
     one batch in memory at a time."""
-    c = _columns(now)
-    s = aliased(Submission)  # the latest one, joined (the status subqueries use Submission)
-    query = (select(
+    j = _joined(now)
+    s, d = j.s, j.d
+    query = j.select(
         Enterprise.credit_code, Enterprise.name, Enterprise.city, Enterprise.county,
         Enterprise.industry, Enterprise.industry_division, Enterprise.employees,
         Enterprise.contact_name, Enterprise.contact_mobile, Enterprise.in_roster,
-        Enterprise.created_at, c["status"].label("status"),
-        _active(DraftActivity.answered, now).label("answered"),
-        _active(DraftActivity.total, now).label("questions"),
-        c["active_at"].label("last_active_at"),
-        s.level, s.level_name, s.total, s.foundation, s.management, s.effectiveness,
-        s.scene_levels, s.started_at, s.submitted_at)
-        .outerjoin(s, s.id == _latest(Submission.id)))
-    if scope is not None:
-        query = query.where(in_scope(scope))
+        Enterprise.created_at, j.status.label("status"), d.answered,
+        d.total.label("questions"), d.last_active_at, s.level, s.level_name, s.total,
+        s.foundation, s.management, s.effectiveness, s.scene_levels, s.started_at,
+        s.submitted_at).where(in_scope(scope))
     after = ""
     while True:
         async with sessions() as session:

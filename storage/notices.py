@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from flows.notices import KINDS, STATUSES, Audience, NoticeSpec
 from storage.activity import DRAFT_LIFETIME
 from storage.archive import Sessions, insert_for
+from storage.enterprise_status import latest_submission
 from storage.models import (
     DraftActivity,
     Enterprise,
@@ -210,13 +211,6 @@ async def set_opt_out(sessions: Sessions, person_id: str, opted_out: bool) -> bo
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _latest_level() -> Any:
-    return (select(Submission.level)
-            .where(Submission.enterprise_id == Enterprise.id)
-            .order_by(Submission.submitted_at.desc(), Submission.id.desc())
-            .limit(1).scalar_subquery())
-
-
 def audience_query(audience: Audience, now: datetime) -> Select[Any]:
     """The channel persons a notice's filters select (not yet the channel rules).
 
@@ -261,9 +255,9 @@ def audience_query(audience: Audience, now: datetime) -> Select[Any]:
     if audience.credit_codes:
         query = query.where(Enterprise.credit_code.in_(audience.credit_codes))
     if audience.level_min is not None:
-        query = query.where(_latest_level() >= audience.level_min)
+        query = query.where(latest_submission(Submission.level) >= audience.level_min)
     if audience.level_max is not None:
-        query = query.where(_latest_level() <= audience.level_max)
+        query = query.where(latest_submission(Submission.level) <= audience.level_max)
     return query
 
 
