@@ -23,6 +23,7 @@ from flows.commissioners import Scope, area_text
 from flows.i18n import Translator
 from flows.indicators import IndicatorSet
 from flows.messages import china_day, china_minute
+from flows.notices import STATUS_TITLES, STATUSES
 from flows.profile import ProfileReference
 from flows.statistics import DIMENSIONS, EnterpriseFacts, Statistics, statistics_data, summarize
 from storage import enterprise_status
@@ -86,8 +87,7 @@ def _number(value: Decimal | None) -> float | None:
 
 def _status_names(tr: Translator) -> dict[str, str]:
     _ = tr.gettext
-    return {"not_started": _("Not started"), "in_progress": _("In progress"),
-            "submitted": _("Submitted")}
+    return {status: tr.gettext(title) for status, title in STATUS_TITLES.items()}
 
 
 def _headings(rc: ReportContext) -> list[str]:
@@ -138,7 +138,8 @@ def _statistics_rows(view: dict[str, Any], rc: ReportContext,
     """(a heading?, the cells) of the statistics sheet."""
     _ = rc.tr.gettext
     levels = [level["name"] for level in view["overall"]["levels"]]
-    tally_head = [_("Enterprises"), _("Not started"), _("In progress"), _("Submitted"),
+    statuses = _status_names(rc.tr)
+    tally_head = [_("Enterprises"), *(statuses[status] for status in STATUSES),
                   _("Completion rate (%)"), *levels, _("Level 2 or above"),
                   _("Share at level 2 or above (%)")]
 

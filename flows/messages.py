@@ -14,7 +14,7 @@ from typing import Any
 from flows.commissioners import NUDGE_DAYS, ROSTER_SHOWN, AreaProgress, NudgeReport, RosterPage
 from flows.figures import Derived, display_number
 from flows.indicators import IndicatorSet, Question, Scene
-from flows.notices import NoticeItem
+from flows.notices import STATUS_TITLES, NoticeItem
 from flows.scoring import number_text
 from flows.state import PROFILE_STEPS, REVIEW, Context, Draft, PastResult, answered_count
 
@@ -335,8 +335,7 @@ def scope_progress(ctx: Context, loaded: AreaProgress) -> str:
 
 def roster(ctx: Context, loaded: RosterPage) -> str:
     _ = ctx.tr.gettext
-    title = {"not_started": _("Not started"), "in_progress": _("In progress"),
-             "submitted": _("Submitted")}[loaded.status]
+    title = _(STATUS_TITLES[loaded.status])
     if not loaded.entries:
         return _("{title}: none in your area.").format(title=title)
     lines = [_("{title}: {total} enterprises").format(title=title, total=loaded.total)]

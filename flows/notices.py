@@ -17,6 +17,9 @@ Kind: TypeAlias = Literal["training", "event", "policy"]
 Status: TypeAlias = Literal["not_started", "in_progress", "submitted"]
 KINDS: tuple[Kind, ...] = ("training", "event", "policy")
 STATUSES: tuple[Status, ...] = ("not_started", "in_progress", "submitted")
+# How the statuses are named to people (the commissioners' lists, the export).
+STATUS_TITLES: dict[str, str] = {"not_started": N_("Not started"),
+                                 "in_progress": N_("In progress"), "submitted": N_("Submitted")}
 CUSTOM_WINDOW_SECONDS = 48 * 3600  # WeChat: customer-service messages within 48 h of contact
 TITLE_MAX, BODY_MAX, PLACE_MAX, LINK_MAX = 60, 1000, 120, 500
 MAX_LIST = 500  # entries per audience filter (credit codes may be long lists)

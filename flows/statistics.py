@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from flows.notices import STATUSES
+
 TARGET_LEVEL = 2  # 二级: the level the provincial policy counts ("二级及以上")
 DIMENSIONS = ("total", "foundation", "management", "effectiveness")
-STATUSES = ("not_started", "in_progress", "submitted")
 
 
 @dataclass(frozen=True, slots=True)

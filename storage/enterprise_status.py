@@ -11,18 +11,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import aliased
 
 from flows.commissioners import Scope
+from flows.notices import STATUSES, Status
 from storage.activity import DRAFT_LIFETIME
 from storage.archive import Sessions
 from storage.models import DraftActivity, Enterprise, Submission
-
-Status = Literal["not_started", "in_progress", "submitted"]
-STATUSES: tuple[Status, ...] = ("not_started", "in_progress", "submitted")
 
 
 @dataclass(frozen=True)
