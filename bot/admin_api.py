@@ -199,13 +199,6 @@ async def cancel(request: web.Request) -> web.Response:
 # --- areas: statistics, lists, export, nudges ------------------------------------------------
 
 
-def _covers(outer: Scope, inner: Scope) -> bool:
-    if not set(inner.cities) <= set(outer.cities):
-        return False
-    return not outer.counties or bool(inner.counties) and set(inner.counties) <= set(
-        outer.counties)
-
-
 def _area(admin: AdminAPI, who: Principal, request: web.Request) -> Scope | None:
     """The area asked for (`?cities=…&counties=…`), within the caller's: by default all of
     theirs. A commissioner asking beyond their area gets 403."""
@@ -219,7 +212,7 @@ def _area(admin: AdminAPI, who: Principal, request: web.Request) -> Scope | None
     parsed = parse_scope(cities, counties, admin.reference)
     if isinstance(parsed, list):
         raise problems_error(parsed, admin.tr)
-    if who.scope is not None and not _covers(who.scope, parsed):
+    if who.scope is not None and not who.scope.includes(parsed):
         raise ApiError(403, "outside_area", _("That is outside your area ({area}).").format(
             area=area_text(who.scope)))
     return parsed

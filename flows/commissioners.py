@@ -29,8 +29,12 @@ class Scope:
     cities: tuple[str, ...]
     counties: tuple[str, ...] = ()
 
-    def covers(self, city: str, county: str) -> bool:
-        return city in self.cities and (not self.counties or county in self.counties)
+    def includes(self, other: Scope) -> bool:
+        """Whether every enterprise of `other` is in this area."""
+        if not set(other.cities) <= set(self.cities):
+            return False
+        return not self.counties or bool(other.counties) and set(other.counties) <= set(
+            self.counties)
 
     def as_data(self) -> dict[str, Any]:
         return {"cities": list(self.cities), "counties": list(self.counties)}
