@@ -17,6 +17,7 @@ from flows.indicators import IndicatorSet, Question, Scene
 from flows.notices import STATUS_TITLES, NoticeItem
 from flows.scoring import number_text
 from flows.state import PROFILE_STEPS, REVIEW, Context, Draft, PastResult, answered_count
+from flows.statistics import share
 
 CHINA_TIME = timezone(timedelta(hours=8))
 
@@ -314,7 +315,8 @@ def roster_how(ctx: Context) -> str:
 
 
 def _share(part: int, whole: int) -> str:
-    return "0%" if whole == 0 else f"{Decimal(part * 100) / Decimal(whole):.1f}%"
+    value = share(part, whole)
+    return "0%" if value is None else f"{value}%"
 
 
 def scope_progress(ctx: Context, loaded: AreaProgress) -> str:
