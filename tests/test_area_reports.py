@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from openpyxl import load_workbook
 
 from bot.admin_access import new_token, token_digest
-from flows.profile import builtin_reference, credit_code_check_char
+from flows.profile import builtin_reference
 from flows.roster import check_roster
 from flows.statistics import EnterpriseFacts, summarize
 from storage import api_tokens
@@ -25,7 +25,7 @@ from storage.db import session_factory
 from storage.roster import import_rows
 from tests import console
 from tests.db_fixtures import EmptyDatabase
-from tests.test_notice_e2e import ADMIN, OA, Service, service
+from tests.test_notice_e2e import ADMIN, Service, service
 from tests.test_roster import HEADER, row
 
 
@@ -49,17 +49,6 @@ def test_statistics_count_levels_shares_averages_and_weak_scenes() -> None:
     assert stats.weak_scenes() == [("S02", 2), ("S01", 0)]  # unanswered counts as 0
 
 
-async def submit(s: Service, openid: str, serial: int, city: str, scenes: list[str]) -> str:
-    s.wechat.add_user(OA, openid)
-    await s.sim.send_event(openid, "subscribe")
-    first17 = f"91370100MA{serial:07d}"
-    code = first17 + credit_code_check_char(first17)
-    for line in ["开始测评", code, f"{openid}制造有限公司", city, "某区", "F", "50",
-                 *["B"] * 15, *scenes, "提交"]:
-        await s.sim.send_text(openid, line)
-    return code
-
-
 async def api(s: Service, method: str, path: str, token: str, body: Any = None,
               ) -> tuple[int, Any]:
     async with s.http.request(method, s.bot.make_url("/api/admin" + path), json=body,
@@ -75,9 +64,9 @@ async def test_each_role_sees_its_own_area_by_api_and_export(
     tmp_path: Path,
 ) -> None:
     async with service(empty_database, redis_socket, tmp_path) as s:
-        jinan = await submit(s, "o-jn", 1, "1", ["2"] * 16)
-        low = await submit(s, "o-jn-low", 2, "1", ["1"] * 16)
-        qingdao = await submit(s, "o-qd", 3, "2", ["0"] * 16)
+        jinan = await s.submit("o-jn", 1, "1", scene_level="2")
+        low = await s.submit("o-jn-low", 2, "1", scene_level="1")
+        qingdao = await s.submit("o-qd", 3, "2", scene_level="0")
         engine = empty_database.engine()
         sessions = session_factory(engine)
         await import_rows(sessions, check_roster([HEADER, row(9, name="济南未开始有限公司")],

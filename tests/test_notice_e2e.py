@@ -49,13 +49,20 @@ class Service:
     async def owners(self, *cities: tuple[str, str]) -> None:
         """Each (openid, city number) follows the account and submits an assessment."""
         for serial, (openid, city) in enumerate(cities):
-            self.wechat.add_user(OA, openid)
-            first17 = f"91370100MA{serial:07d}"
-            lines = ["开始测评", first17 + credit_code_check_char(first17), "某某机械有限公司",
-                     city, "某区", "F", "50", *["B"] * 15, *["2"] * 16, "提交"]
-            await self.sim.send_event(openid, "subscribe")
-            for line in lines:
-                await self.sim.send_text(openid, line)
+            await self.submit(openid, serial, city)
+
+    async def submit(self, openid: str, serial: int, city: str, *,
+                     scene_level: str = "2") -> str:
+        """`openid` follows the account and submits for the enterprise with credit code number
+        `serial` in `city` (its number), every scene at `scene_level`; the credit code."""
+        self.wechat.add_user(OA, openid)
+        first17 = f"91370100MA{serial:07d}"
+        code = first17 + credit_code_check_char(first17)
+        await self.sim.send_event(openid, "subscribe")
+        for line in ["开始测评", code, "某某机械有限公司", city, "某区", "F", "50", *["B"] * 15,
+                     *[scene_level] * 16, "提交"]:
+            await self.sim.send_text(openid, line)
+        return code
 
     async def say(self, openid: str, text: str) -> str:
         reply = await self.sim.send_text(openid, text)
