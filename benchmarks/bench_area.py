@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:  # also works without the editable install
 
 from sqlalchemy import insert  # noqa: E402
 
-from bot.area_report import ReportContext, area_statistics, export_workbook  # noqa: E402
+from bot.api.area_report import ReportContext, area_statistics, export_workbook  # noqa: E402
 from bot.translations import translator  # noqa: E402
 from flows.commissioners import Scope  # noqa: E402
 from flows.indicators import DEFAULT_SET_ID, builtin_sets  # noqa: E402

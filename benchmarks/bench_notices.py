@@ -2,7 +2,7 @@
 
 Run from the project root: `.venv/bin/python benchmarks/bench_notices.py [--recipients N]`
 (or `make bench`). Real parts: a private redis-server, a SQLite file (or `--database-url`),
-`dxbot fake-wechat` in its own process, and the worker (`bot.notice_worker`) in this one.
+`dxbot fake-wechat` in its own process, and the worker (`bot.worker.notices`) in this one.
 Reports sends/s for one worker (budget >= 1,000) and this process's peak memory, which must not
 grow with the audience (the audience is streamed in batches). Exits 1 when a budget is missed.
 """
@@ -30,9 +30,9 @@ from bench_oa import free_port, redis_server, wait_port  # noqa: E402  (same fol
 from sqlalchemy import insert  # noqa: E402
 
 from bot.app import new_event_loop  # noqa: E402
-from bot.notice_worker import NoticeChannels, NoticeWorker  # noqa: E402
 from bot.translations import translator  # noqa: E402
-from bot.wechat_api import WeChatClient  # noqa: E402
+from bot.wechat.client import WeChatClient  # noqa: E402
+from bot.worker.notices import NoticeChannels, NoticeWorker  # noqa: E402
 from flows.notices import NoticeSpec, parse_notice  # noqa: E402
 from flows.profile import builtin_reference  # noqa: E402
 from storage import deliveries, notices  # noqa: E402

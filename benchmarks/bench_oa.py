@@ -45,7 +45,7 @@ if str(ROOT) not in sys.path:  # also works without the editable install
 
 import aiohttp  # noqa: E402
 
-from bot.wechat_simulator import WeChatSimulator  # noqa: E402
+from bot.devtools.simulator import WeChatSimulator  # noqa: E402
 from flows.indicators import DEFAULT_SET_ID, builtin_sets  # noqa: E402
 from flows.profile import credit_code_check_char  # noqa: E402
 

@@ -14,19 +14,19 @@ import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from bot.admin_api import ADMIN_KEY, AdminAPI, add_admin_routes
-from bot.archive_requests import ArchiveRequests
-from bot.area_report import ReportContext
-from bot.commissioner_desk import CommissionerDesk, bind_limiter
+from bot.api.admin import ADMIN_KEY, AdminAPI, add_admin_routes
+from bot.api.area_report import ReportContext
+from bot.api.miniprogram import API_KEY, MiniProgramAPI, add_mp_routes
+from bot.api.openapi import openapi_document
+from bot.chat.commissioner_desk import CommissionerDesk, bind_limiter
+from bot.chat.effects import ArchiveRequests
+from bot.chat.responder import OfficialAccountResponder
 from bot.config import Settings
-from bot.identity import OaIdentities
-from bot.mp_api import API_KEY, MiniProgramAPI, add_mp_routes
-from bot.mp_openapi import openapi_document
-from bot.notice_worker import NoticeChannels, build_worker
-from bot.oa_responder import OfficialAccountResponder
 from bot.translations import translator
-from bot.wechat_api import WeChatClient
-from bot.wechat_callback import Responder, add_wechat_routes
+from bot.wechat.callback import Responder, add_wechat_routes
+from bot.wechat.client import WeChatClient
+from bot.wechat.identity import OaIdentities
+from bot.worker.notices import NoticeChannels, build_worker
 from flows.indicators import DEFAULT_SET_ID, IndicatorSet, builtin_sets
 from flows.profile import builtin_reference
 from flows.state import Context

@@ -16,7 +16,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from openpyxl import load_workbook
 
-from bot.admin_access import new_token, token_digest
+from bot.api.admin_access import new_token, token_digest
 from flows.profile import builtin_reference
 from flows.roster import check_roster
 from flows.statistics import EnterpriseFacts, summarize

@@ -13,15 +13,15 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.chat_client import (
+from bot.config import Settings
+from bot.devtools.chat_client import (
     add_chat_arguments,
     chat_main,
     default_openid,
     default_url,
     run_chat,
 )
-from bot.config import Settings
-from bot.wechat_callback import RESPONDER_KEY, InboundMessage, add_wechat_routes
+from bot.wechat.callback import RESPONDER_KEY, InboundMessage, add_wechat_routes
 
 TOKEN = "chat-test-token"
 APPID = "wx0123456789abcdef"

@@ -17,8 +17,8 @@ from aiohttp.test_utils import TestServer
 
 from bot.app import build_app
 from bot.config import Settings
-from bot.fake_wechat import FakeWeChat, Fault
-from bot.wechat_simulator import WeChatSimulator
+from bot.devtools.fake_wechat import FakeWeChat, Fault
+from bot.devtools.simulator import WeChatSimulator
 from flows.profile import credit_code_check_char
 from tests.db_fixtures import EmptyDatabase
 from tests.redis_fixtures import TEST_REDIS_URL_VAR

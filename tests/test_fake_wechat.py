@@ -19,8 +19,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.cli import main as cli_main
-from bot.fake_wechat import FakeWeChat, Fault, parse_app
+from bot.cli.main import main as cli_main
+from bot.devtools.fake_wechat import FakeWeChat, Fault, parse_app
 
 OA, OA_SECRET = "wx0c0c0c0c0c0c0c0c", "oa-secret-value"
 MINI, MINI_SECRET = "wx0d0d0d0d0d0d0d0d", "mini-secret-value"

@@ -20,9 +20,9 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 
+from bot.api.openapi import openapi_document
 from bot.app import build_app
 from bot.config import Settings
-from bot.mp_openapi import openapi_document
 from flows.indicators import DEFAULT_SET_ID, builtin_sets
 from flows.profile import credit_code_check_char
 from storage.db import session_factory

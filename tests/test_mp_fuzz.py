@@ -23,11 +23,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from bot.api.miniprogram import API_KEY
+from bot.api.openapi import openapi_document
 from bot.app import build_app
 from bot.config import Settings
-from bot.fake_wechat import FakeWeChat
-from bot.mp_api import API_KEY
-from bot.mp_openapi import openapi_document
+from bot.devtools.fake_wechat import FakeWeChat
 from storage.mp_sessions import MpSession
 
 EXAMPLES_PER_OPERATION = 100

@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 from sqlalchemy import insert, select
 
-from bot.fake_wechat import FakeWeChat
+from bot.devtools.fake_wechat import FakeWeChat
 from flows.notices import NoticeSpec, parse_notice
 from flows.profile import builtin_reference
 from storage import deliveries, notices

@@ -20,8 +20,8 @@ from aiohttp.test_utils import TestServer
 
 from bot.app import build_app
 from bot.config import Settings
-from bot.fake_wechat import FakeWeChat
-from bot.wechat_simulator import WeChatSimulator
+from bot.devtools.fake_wechat import FakeWeChat
+from bot.devtools.simulator import WeChatSimulator
 from flows.indicators import DEFAULT_SET_ID, builtin_sets
 from flows.profile import credit_code_check_char
 from tests.db_fixtures import EmptyDatabase

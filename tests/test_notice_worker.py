@@ -16,10 +16,10 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 from sqlalchemy import update
 
-from bot.fake_wechat import FakeWeChat, Fault
-from bot.notice_worker import NoticeChannels, NoticeWorker
+from bot.devtools.fake_wechat import FakeWeChat, Fault
 from bot.translations import translator
-from bot.wechat_api import WeChatClient
+from bot.wechat.client import WeChatClient
+from bot.worker.notices import NoticeChannels, NoticeWorker
 from flows.notices import NoticeSpec, parse_notice
 from flows.profile import builtin_reference
 from storage import consents, deliveries, notices, registrations

@@ -21,9 +21,9 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select, text
 
 from bot.app import build_app
+from bot.chat.responder import person_id
 from bot.config import Settings
-from bot.oa_responder import person_id
-from bot.wechat_simulator import WeChatSimulator, next_msg_id
+from bot.devtools.simulator import WeChatSimulator, next_msg_id
 from flows.answers import check_answers
 from flows.indicators import DEFAULT_SET_ID, builtin_sets
 from flows.profile import credit_code_check_char

@@ -13,8 +13,8 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
-from bot.fake_wechat import FakeWeChat, Fault
-from bot.wechat_api import (
+from bot.devtools.fake_wechat import FakeWeChat, Fault
+from bot.wechat.client import (
     CodeSession,
     WeChatAPIError,
     WeChatClient,

@@ -14,18 +14,18 @@ import pytest
 from aiohttp import web
 from wechatpy import parse_message
 
-from bot.wechat_callback import (
-    MAX_BODY,
-    RESPONDER_KEY,
-    InboundMessage,
-    add_wechat_routes,
-)
-from bot.wechat_simulator import (
+from bot.devtools.simulator import (
     DEFAULT_ACCOUNT,
     ReplyTimeout,
     WeChatSimulator,
     WeChatSimulatorError,
     next_msg_id,
+)
+from bot.wechat.callback import (
+    MAX_BODY,
+    RESPONDER_KEY,
+    InboundMessage,
+    add_wechat_routes,
 )
 
 TOKEN = "callback-test-token"

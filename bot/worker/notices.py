@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.config import Settings
-from bot.wechat_api import WeChatAPIError, WeChatClient, WeChatUnavailable
+from bot.wechat.client import WeChatAPIError, WeChatClient, WeChatUnavailable
 from flows.i18n import Translator
 from flows.messages import china_minute
 from flows.notices import Audience, Recipient, Skip, choose_channel

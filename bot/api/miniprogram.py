@@ -22,9 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.archive_requests import ArchiveRequests, Who
-from bot.draft_progress import DraftProgress
-from bot.json_api import (
+from bot.api.json_api import (
     ApiError,
     json_errors,
     json_response,
@@ -32,7 +30,9 @@ from bot.json_api import (
     problems_error,
     read_object,
 )
-from bot.wechat_api import CodeSession, WeChatAPIError, WeChatUnavailable
+from bot.chat.draft_progress import DraftProgress
+from bot.chat.effects import ArchiveRequests, Who
+from bot.wechat.client import CodeSession, WeChatAPIError, WeChatUnavailable
 from flows import draft_edits
 from flows.indicators import IndicatorSet
 from flows.problems import Problem

@@ -1,6 +1,6 @@
 """The OpenAPI 3 document of the mini-program API, served at `/api/openapi.json`.
 
-Written by hand next to `bot.mp_api` and checked against it by the tests: every route is
+Written by hand next to `bot.api.miniprogram` and checked against it by the tests: every route is
 documented, and fuzzed requests get only documented statuses and bodies matching these schemas.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.mp_api import CONSENT_RESULTS, PREFIX
+from bot.api.miniprogram import CONSENT_RESULTS, PREFIX
 
 _REF = "#/components/schemas/"
 

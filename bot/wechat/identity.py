@@ -12,7 +12,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
-from bot.archive_requests import Who
+from bot.chat.effects import Who
 from storage.archive import person_key
 from storage.identities import SubjectAliases, subject_for
 

@@ -1,4 +1,4 @@
-"""The admin API (`/api/admin/...`, bearer tokens, see bot.admin_access).
+"""The admin API (`/api/admin/...`, bearer tokens, see bot.api.admin_access).
 
 Province admins: notices (create, checked whole with 422 naming each bad field; preview the
 audience; schedule, cancel, list, show), commissioners (register, issue a binding code), and
@@ -17,11 +17,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import commissioner_codes
-from bot.admin_access import Principal, principal_of
-from bot.area_report import ReportContext, area_statistics, export_workbook, statistics_view
-from bot.commissioner_desk import nudge_area
-from bot.json_api import (
+from bot.api import commissioner_codes
+from bot.api.admin_access import Principal, principal_of
+from bot.api.area_report import ReportContext, area_statistics, export_workbook, statistics_view
+from bot.api.json_api import (
     ApiError,
     json_errors,
     json_response,
@@ -29,6 +28,7 @@ from bot.json_api import (
     problems_error,
     read_object,
 )
+from bot.chat.commissioner_desk import nudge_area
 from flows.commissioners import Scope, area_text, parse_scope, split_names
 from flows.i18n import N_, Translator
 from flows.notices import KINDS, Audience, NoticeSpec, parse_notice

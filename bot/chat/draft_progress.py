@@ -8,8 +8,8 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bot.archive_requests import Who
-from bot.throttle import PerPersonThrottle
+from bot.chat.effects import Who
+from bot.chat.throttle import PerPersonThrottle
 from flows.state import Context, Draft, answered_count
 from storage import activity
 from storage.archive import Sessions

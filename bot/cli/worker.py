@@ -11,8 +11,8 @@ import aiohttp
 
 from bot.app import new_event_loop, wechat_client
 from bot.config import Settings
-from bot.notice_worker import NoticeChannels, build_worker
 from bot.translations import translator
+from bot.worker.notices import NoticeChannels, build_worker
 from storage.db import create_engine, migrate, session_factory
 from storage.redis_server import open_redis
 

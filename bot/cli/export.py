@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.area_report import ReportContext, export_workbook
+from bot.api.area_report import ReportContext, export_workbook
 from bot.config import Settings
 from flows.commissioners import Scope, area_text, parse_scope, split_names
 from flows.i18n import Translator

@@ -11,7 +11,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from bot.admin_access import new_token, token_digest
+from bot.api.admin_access import new_token, token_digest
 from bot.config import Settings
 from flows.commissioners import parse_name
 from flows.i18n import Translator

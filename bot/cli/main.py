@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="create or upgrade the database schema")
     chat = commands.add_parser(
         "chat", help="talk to a running `dxbot serve` from the terminal, as WeChat would")
-    from bot.chat_client import add_chat_arguments
+    from bot.devtools.chat_client import add_chat_arguments
 
     add_chat_arguments(chat)
     score = commands.add_parser(
@@ -37,27 +37,27 @@ def _parser() -> argparse.ArgumentParser:
                         "serve, or on more machines)")
     notice = commands.add_parser("notice", help="create, preview, schedule, cancel and list "
                                  "training and event notices")
-    from bot.notice_command import add_notice_arguments
+    from bot.cli.notice import add_notice_arguments
 
     add_notice_arguments(notice)
     enterprises = commands.add_parser("enterprises", help="the roster of enterprises to "
                                       "transform: import a CSV or Excel file")
-    from bot.roster_command import add_enterprise_arguments
+    from bot.cli.roster import add_enterprise_arguments
 
     add_enterprise_arguments(enterprises)
     commissioner = commands.add_parser("commissioner", help="register digital commissioners "
                                        "and issue their binding codes")
-    from bot.commissioner_command import add_commissioner_arguments
+    from bot.cli.commissioner import add_commissioner_arguments
 
     add_commissioner_arguments(commissioner)
     tokens = commands.add_parser("token", help="bearer tokens for the admin API (province "
                                  "admins, commissioners)")
-    from bot.token_command import add_token_arguments
+    from bot.cli.token import add_token_arguments
 
     add_token_arguments(tokens)
     export = commands.add_parser("export", help="the enterprises of the province or an area, "
                                  "with statistics, as an Excel workbook")
-    from bot.export_command import add_export_arguments
+    from bot.cli.export import add_export_arguments
 
     add_export_arguments(export)
     fake = commands.add_parser(
@@ -84,7 +84,7 @@ def _settings() -> Settings:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "fake-wechat":  # needs no settings
-        from bot.fake_wechat import run
+        from bot.devtools.fake_wechat import run
 
         try:
             run(args.host, args.port, apps=args.app, grace_seconds=args.grace_seconds,
@@ -100,33 +100,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dxbot: indicator data: {exc}", file=sys.stderr)
         return 1
     if args.command == "score":
-        from bot import score_command
+        from bot.cli import score
 
-        return score_command.run(args.files, sets, translator(settings.locale))
+        return score.run(args.files, sets, translator(settings.locale))
     if args.command == "worker":
-        from bot import worker_command
+        from bot.cli import worker
 
-        return worker_command.run(settings)
+        return worker.run(settings)
     if args.command == "notice":
-        from bot import notice_command
+        from bot.cli import notice
 
-        return notice_command.run(args, settings, translator(settings.locale))
+        return notice.run(args, settings, translator(settings.locale))
     if args.command == "enterprises":
-        from bot import roster_command
+        from bot.cli import roster
 
-        return roster_command.run(args, settings, translator(settings.locale))
+        return roster.run(args, settings, translator(settings.locale))
     if args.command == "commissioner":
-        from bot import commissioner_command
+        from bot.cli import commissioner
 
-        return commissioner_command.run(args, settings, translator(settings.locale))
+        return commissioner.run(args, settings, translator(settings.locale))
     if args.command == "token":
-        from bot import token_command
+        from bot.cli import token
 
-        return token_command.run(args, settings, translator(settings.locale))
+        return token.run(args, settings, translator(settings.locale))
     if args.command == "export":
-        from bot import export_command
+        from bot.cli import export
 
-        return export_command.run(args, settings, sets[DEFAULT_SET_ID],
+        return export.run(args, settings, sets[DEFAULT_SET_ID],
                                   translator(settings.locale))
     if args.command == "migrate":
         from storage.db import migrate
@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(migrate(settings.database_url))
         print("dxbot: database schema is up to date")
         return 0
-    from bot.dev_token import with_wechat_token
+    from bot.cli.dev_token import with_wechat_token
 
     settings, token_file = with_wechat_token(settings)
     if args.command == "serve":
@@ -151,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve(settings)
         return 0
     if args.command == "chat":
-        from bot.chat_client import chat_main
+        from bot.devtools.chat_client import chat_main
 
         return chat_main(args, settings)
     raise AssertionError(args.command)  # argparse only lets known commands through

@@ -14,11 +14,11 @@ import time
 import uuid
 from collections.abc import Callable
 
-from bot.archive_requests import ArchiveRequests, Who
-from bot.draft_progress import DraftProgress
-from bot.identity import CHANNEL, OaIdentities
-from bot.throttle import PerPersonThrottle
-from bot.wechat_callback import InboundMessage
+from bot.chat.draft_progress import DraftProgress
+from bot.chat.effects import ArchiveRequests, Who
+from bot.chat.throttle import PerPersonThrottle
+from bot.wechat.callback import InboundMessage
+from bot.wechat.identity import CHANNEL, OaIdentities
 from flows.conversation import (
     Completion,
     Inbound,

@@ -11,7 +11,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from bot import commissioner_codes
+from bot.api import commissioner_codes
 from bot.config import Settings
 from flows.commissioners import area_text, split_names
 from flows.i18n import Translator

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.admin_api import notice_report, notice_view
+from bot.api.admin import notice_report, notice_view
 from bot.config import Settings
 from flows.i18n import Translator
 from flows.indicators import DEFAULT_SET_ID, builtin_sets

@@ -17,7 +17,7 @@ from typing import Final, Literal, TextIO
 import aiohttp
 
 from bot.config import Settings
-from bot.wechat_simulator import ReplyTimeout, WeChatSimulator, WeChatSimulatorError
+from bot.devtools.simulator import ReplyTimeout, WeChatSimulator, WeChatSimulatorError
 from flows.i18n import Translator
 
 EXIT_OK = 0

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.commissioner_desk import CommissionerDesk
-from bot.notice_board import NoticeBoard
+from bot.chat.commissioner_desk import CommissionerDesk
+from bot.chat.notice_board import NoticeBoard
 from flows.conversation import (
     ArchiveFound,
     BindCommissioner,

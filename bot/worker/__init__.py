@@ -1,0 +1,1 @@
+"""Background work: sending notices, nudges and reminders."""
