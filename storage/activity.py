@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from storage.archive import Sessions, insert_for
 from storage.conversations import DEFAULT_STATE_TTL
+from storage.db import Sessions, insert_for
 from storage.models import DraftActivity
 
 DRAFT_LIFETIME = timedelta(seconds=DEFAULT_STATE_TTL)  # untouched this long, Redis dropped it

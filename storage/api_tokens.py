@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from flows.commissioners import Scope
-from storage.archive import Sessions
+from storage.db import Sessions
 from storage.models import ApiToken, Commissioner
 
 ROLES = ("province", "commissioner")

@@ -6,24 +6,22 @@ never ORM objects. Database errors propagate unchanged: the shell turns them int
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import Any
 
 from sqlalchemy import Select, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.i18n import Translator
 from flows.indicators import IndicatorSet
 from flows.results import assessment_data
 from flows.scoring import Assessment
+from storage.db import Sessions, insert_for
 from storage.models import DraftActivity, Enterprise, Person, Submission, utcnow
-
-Sessions: TypeAlias = async_sessionmaker[AsyncSession]
 
 DIMENSIONS = ("foundation", "management", "effectiveness")
 # Only official-account users can message the account, so one we hear from is subscribed.
@@ -297,14 +295,6 @@ async def load_submission(sessions: Sessions, draft_id: str) -> SubmissionRecord
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def insert_for(session: AsyncSession) -> Callable[..., Any]:
-    """The dialect's INSERT, which has ``on_conflict_do_update`` (an atomic upsert on both)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert
-    if dialect == "sqlite":
-        return sqlite.insert
-    raise NotImplementedError(f"unsupported database {dialect!r}")
 
 
 def _openid(person_id: str, channel: str) -> str:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from storage.archive import Sessions, insert_for
+from storage.db import Sessions, insert_for
 from storage.models import SubscribeConsent
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from storage.redis_keys import PREFIX, hash_tag
+
 # Stored under the message key while the first delivery is processed. The NUL byte keeps it
 # from ever equalling a real reply (replies are XML/text).
 PENDING = b"\x00pending"
@@ -78,15 +80,10 @@ class ConversationKeys:
     ``{p:<person>}``, so the pipeline and the Lua script touch a single slot.
     """
 
-    prefix: str = "dx"
+    prefix: str = PREFIX
 
     def tag(self, person: str) -> str:
-        if not person:
-            raise ValueError("person id must not be empty")
-        # Percent-escape "%", "{" and "}": a "}" in an id would end the hash tag early and let
-        # one person's key spell another person's ("p:a}:msg:x" + "}:state").
-        escaped = person.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
-        return f"{self.prefix}:{{p:{escaped}}}"
+        return hash_tag("p", person, prefix=self.prefix)
 
     def state(self, person: str) -> str:
         return f"{self.tag(person)}:state"

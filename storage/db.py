@@ -1,4 +1,6 @@
-"""Database engine, sessions and schema migration for SQLite (aiosqlite) and PostgreSQL (asyncpg).
+"""Database plumbing shared by every storage module, for SQLite (aiosqlite) and PostgreSQL
+(asyncpg): the engine, `Sessions`, the dialect's upsert (`insert_for`), schema migration and
+`open_archive` for console commands.
 
 `migrate` runs the Alembic revisions in `storage/migrations/` from code; no alembic.ini is needed.
 """
@@ -8,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event, make_url, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -22,6 +25,9 @@ from sqlalchemy.pool import ConnectionPoolEntry
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any constant shared by all processes: serialises concurrent `migrate` calls on PostgreSQL.
 _MIGRATION_LOCK_KEY = 0x64786274  # "dxbt"
+
+Sessions: TypeAlias = async_sessionmaker[AsyncSession]
+"""What every storage function takes: it opens its own sessions and transactions."""
 
 
 def create_engine(url: str, *, connect_args: Mapping[str, Any] | None = None) -> AsyncEngine:
@@ -60,7 +66,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
         cursor.close()
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def session_factory(engine: AsyncEngine) -> Sessions:
     # expire_on_commit=False: objects stay readable after commit without an implicit (and,
     # under asyncio, impossible) lazy reload.
     return async_sessionmaker(engine, expire_on_commit=False)
@@ -106,7 +112,7 @@ def _upgrade(connection: Connection) -> None:
 
 
 @contextlib.asynccontextmanager
-async def open_archive(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+async def open_archive(url: str) -> AsyncIterator[Sessions]:
     """The database at `url`, migrated, as sessions for one console command; closed after."""
     engine = create_engine(url)
     try:
@@ -114,3 +120,13 @@ async def open_archive(url: str) -> AsyncIterator[async_sessionmaker[AsyncSessio
         yield session_factory(engine)
     finally:
         await engine.dispose()
+
+
+def insert_for(session: AsyncSession) -> Callable[..., Any]:
+    """The dialect's INSERT, which has ``on_conflict_do_update`` (an atomic upsert on both)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"unsupported database {dialect!r}")

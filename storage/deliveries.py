@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.archive import Sessions, insert_for
+from storage.db import Sessions, insert_for
 from storage.models import Notice, NoticeDelivery, Person, SubscribeConsent
 
 TERMINAL = frozenset({"sent", "failed", "skipped", "unknown"})

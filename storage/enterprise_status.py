@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 from flows.commissioners import Scope
 from flows.notices import STATUSES, Status
 from storage.activity import DRAFT_LIFETIME
-from storage.archive import Sessions
+from storage.db import Sessions
 from storage.models import DraftActivity, Enterprise, Submission
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
+from storage.redis_keys import PREFIX, hash_tag
+
 ALIAS_TTL = 30 * 86400
 
 
@@ -18,14 +20,14 @@ def subject_for(person_id: str, unionid: str | None) -> str:
 class SubjectAliases:
     """person id -> subject, kept in Redis next to the person's conversation keys."""
 
-    def __init__(self, redis: aioredis.Redis, *, prefix: str = "dx", ttl: int = ALIAS_TTL) -> None:
+    def __init__(self, redis: aioredis.Redis, *, prefix: str = PREFIX,
+                 ttl: int = ALIAS_TTL) -> None:
         self.redis = redis
         self.prefix = prefix
         self.ttl = ttl
 
     def _key(self, person_id: str) -> str:
-        escaped = person_id.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
-        return f"{self.prefix}:{{p:{escaped}}}:subject"
+        return f"{hash_tag('p', person_id, prefix=self.prefix)}:subject"
 
     async def get(self, person_id: str) -> str | None:
         raw = await self.redis.get(self._key(person_id))

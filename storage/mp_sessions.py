@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
+from storage.redis_keys import PREFIX, hash_tag
+
 DEFAULT_SESSION_TTL = 7 * 86400
 TOKEN_BYTES = 32
 
@@ -35,7 +37,7 @@ def _digest(token: str) -> str:
 class MpSessionStore:
     """Sessions keyed by the token's digest; each key is its own Cluster slot."""
 
-    def __init__(self, redis: aioredis.Redis, *, prefix: str = "dx",
+    def __init__(self, redis: aioredis.Redis, *, prefix: str = PREFIX,
                  ttl: int = DEFAULT_SESSION_TTL) -> None:
         self.redis = redis
         self.prefix = prefix
@@ -78,7 +80,7 @@ class RateLimiter:
     """A fixed-window request budget per person, shared by all workers."""
 
     def __init__(self, redis: aioredis.Redis, *, limit: int, window: int = 60,
-                 prefix: str = "dx") -> None:
+                 prefix: str = PREFIX) -> None:
         if limit < 1 or window < 1:
             raise ValueError("limit and window must be positive")
         self.redis = redis
@@ -89,7 +91,7 @@ class RateLimiter:
     async def allow(self, who: str, now: float) -> tuple[bool, int]:
         """Count one request of `who`; (allowed, seconds until the window resets)."""
         slot = int(now) // self.window
-        key = f"{self.prefix}:rl:{{{who}}}:{slot}"
+        key = f"{hash_tag('rl', who, prefix=self.prefix)}:{slot}"
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.incr(key)
             pipe.expire(key, self.window + 1)

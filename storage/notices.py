@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 
 from flows.notices import KINDS, STATUSES, Audience, NoticeSpec
 from storage.activity import DRAFT_LIFETIME
-from storage.archive import Sessions, insert_for
+from storage.db import Sessions, insert_for
 from storage.enterprise_status import latest_submission
 from storage.models import (
     DraftActivity,

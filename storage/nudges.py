@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.commissioners import NUDGE_DAYS, Scope
 from storage.activity import DRAFT_LIFETIME
-from storage.archive import Sessions, insert_for
+from storage.db import Sessions, insert_for
 from storage.deliveries import queue_in
 from storage.enterprise_status import in_scope
 from storage.models import DraftActivity, Enterprise, EnterpriseNudge, Notice, Submission

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.notices import KINDS, Audience
 from storage import deliveries
-from storage.archive import Sessions, insert_for
+from storage.db import Sessions, insert_for
 from storage.models import Notice, Person, Registration
 from storage.notices import audience_query
 

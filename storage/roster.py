@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import case, select
 
 from flows.roster import RosterRow
-from storage.archive import Sessions, insert_for
+from storage.db import Sessions, insert_for
 from storage.models import Enterprise
 
 BATCH = 1000

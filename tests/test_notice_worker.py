@@ -23,7 +23,8 @@ from bot.worker.notices import NoticeChannels, NoticeWorker
 from flows.notices import NoticeSpec, parse_notice
 from flows.profile import builtin_reference
 from storage import consents, deliveries, notices, registrations
-from storage.archive import Sessions, set_subscribed, touch_person
+from storage.archive import set_subscribed, touch_person
+from storage.db import Sessions
 from storage.models import NoticeDelivery
 from storage.notice_queue import NoticeQueue
 from storage.send_rate import SendRate

@@ -17,7 +17,8 @@ from flows.commissioners import Scope
 from flows.profile import builtin_reference
 from flows.roster import check_roster
 from storage import activity, deliveries, notices, nudges, registrations
-from storage.archive import Profile, Sessions, record_submission
+from storage.archive import Profile, record_submission
+from storage.db import Sessions
 from storage.models import DraftActivity, Enterprise, EnterpriseNudge, NoticeDelivery
 from storage.roster import import_rows
 from tests.test_archive import make_record

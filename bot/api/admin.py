@@ -42,7 +42,7 @@ from storage import (
     notices,
     registrations,
 )
-from storage.archive import Sessions
+from storage.db import Sessions
 
 PREFIX = "/api/admin"
 LIST_LIMIT = 500

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from flows.commissioners import Scope
 from storage import api_tokens
-from storage.archive import Sessions
+from storage.db import Sessions
 
 TOKEN_PREFIX = "dxt_"
 

@@ -27,7 +27,7 @@ from flows.notices import STATUS_TITLES, STATUSES
 from flows.profile import ProfileReference
 from flows.statistics import DIMENSIONS, EnterpriseFacts, Statistics, statistics_data, summarize
 from storage import enterprise_status
-from storage.archive import Sessions
+from storage.db import Sessions
 from storage.enterprise_status import EnterpriseDetail
 
 

@@ -14,8 +14,8 @@ from flows.i18n import N_
 from flows.problems import Problem
 from flows.profile import ProfileReference
 from storage import commissioners
-from storage.archive import Sessions
 from storage.commissioners import StoredCommissioner
+from storage.db import Sessions
 
 MAX_VALID_HOURS = 24 * 30
 DEFAULT_VALID_HOURS = 72

@@ -22,8 +22,8 @@ from flows.commissioners import (
 from flows.conversation import BindRefused, CommissionerBound, NotCommissioner
 from flows.messages import china_day
 from storage import commissioners, enterprise_status, nudges
-from storage.archive import Sessions
 from storage.commissioners import StoredCommissioner
+from storage.db import Sessions
 from storage.mp_sessions import RateLimiter
 
 REFRESH_SECONDS = 60.0  # how soon a binding made elsewhere is known to this process

@@ -12,7 +12,7 @@ from bot.chat.effects import Who
 from bot.chat.throttle import PerPersonThrottle
 from flows.state import Context, Draft, answered_count
 from storage import activity
-from storage.archive import Sessions
+from storage.db import Sessions
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from flows.conversation import SignUpDone, WithdrawDone
 from flows.notices import Audience, NoticeItem
 from storage import notices, registrations
-from storage.archive import Sessions
+from storage.db import Sessions
 
 
 class NoticeBoard:

@@ -24,8 +24,7 @@ from flows.problems import Problem
 from flows.profile import builtin_reference
 from flows.results import json_default
 from storage import notices
-from storage.archive import Sessions
-from storage.db import open_archive
+from storage.db import Sessions, open_archive
 
 
 def add_notice_arguments(parser: argparse.ArgumentParser) -> None:

@@ -32,7 +32,7 @@ from flows.messages import china_minute
 from flows.notices import Audience, Recipient, Skip, choose_channel
 from storage import consents, deliveries, notices, nudges, registrations
 from storage.activity import DRAFT_LIFETIME
-from storage.archive import Sessions
+from storage.db import Sessions
 from storage.notice_queue import Entry, NoticeQueue
 from storage.send_rate import SendRate
 
