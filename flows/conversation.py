@@ -29,12 +29,14 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Literal, TypeAlias
 
-from flows import messages
 from flows.answers import Answer, check_answers, check_question_answer, check_scene_answer
 from flows.commands import MENU_KEYS, Command, Parsed, parse_command
 from flows.commissioners import AreaProgress, NudgeReport, RosterPage
 from flows.figures import derive, parse_figure
 from flows.indicators import IndicatorSet, Question, Scene
+from flows.messages import commissioners as commissioner_texts
+from flows.messages import notices as notice_texts
+from flows.messages import questionnaire, result, service
 from flows.notices import NoticeItem
 from flows.paging import paginate
 from flows.problems import Problem
@@ -255,7 +257,7 @@ def handle(ctx: Context, state: State, inbound: Inbound) -> Outcome:
     if inbound.kind == "event":
         return _event(ctx, state, inbound)
     if inbound.kind == "other":
-        return _reply(ctx, state, messages.not_text(ctx, state.draft, inbound.msg_type),
+        return _reply(ctx, state, service.not_text(ctx, state.draft, inbound.msg_type),
                       keep_pages=True)
     parsed = parse_command(inbound.text)
     if parsed is None or _is_option_answer(ctx, state.draft, parsed, inbound.text):
@@ -286,57 +288,57 @@ def resume(ctx: Context, state: State, completion: Completion) -> Outcome:
         if completion.profile is None:
             return _advance(ctx, state, draft, "credit_code")
         draft.pending = {"kind": "archive", "profile": dict(completion.profile)}
-        return _reply(ctx, state, messages.archive_found(ctx, completion.profile))
+        return _reply(ctx, state, questionnaire.archive_found(ctx, completion.profile))
     if isinstance(completion, Submitted):
         state.draft = None
         latest, previous = completion.results[0], next(iter(completion.results[1:]), None)
-        return _reply(ctx, state, messages.result(ctx, latest, previous, fresh=True))
+        return _reply(ctx, state, result.result(ctx, latest, previous, fresh=True))
     if isinstance(completion, RequestFailed):
         if isinstance(completion.request, Submit):
-            return _reply(ctx, state, messages.submit_failed(ctx))
+            return _reply(ctx, state, result.submit_failed(ctx))
         if isinstance(completion.request, SetSubscription):
             return resume(ctx, state, SubscriptionSet(completion.request.subscribed))
         if isinstance(completion.request, LookupArchive):  # go on; the submission upserts anyway
             return resume(ctx, state, ArchiveFound(None))
-        return _reply(ctx, state, messages.unavailable(ctx))
+        return _reply(ctx, state, service.unavailable(ctx))
     if isinstance(completion, CommissionerBound):
-        return _reply(ctx, state, messages.commissioner_bound(ctx, completion.name,
+        return _reply(ctx, state, commissioner_texts.commissioner_bound(ctx, completion.name,
                                                               completion.area))
     if isinstance(completion, BindRefused):
-        return _reply(ctx, state, messages.bind_refused(ctx, completion.reason))
+        return _reply(ctx, state, commissioner_texts.bind_refused(ctx, completion.reason))
     if isinstance(completion, AreaProgress):
-        return _reply(ctx, state, messages.scope_progress(ctx, completion))
+        return _reply(ctx, state, commissioner_texts.scope_progress(ctx, completion))
     if isinstance(completion, RosterPage):
-        outcome = _reply(ctx, state, messages.roster(ctx, completion))
+        outcome = _reply(ctx, state, commissioner_texts.roster(ctx, completion))
         following = completion.next_offset
         # 下一页 after the last page of this part loads the next part.
         state.roster_next = None if following is None else (completion.status, following)
         return outcome
     if isinstance(completion, NudgeReport):
-        return _reply(ctx, state, messages.nudged(ctx, completion))
+        return _reply(ctx, state, commissioner_texts.nudged(ctx, completion))
     if isinstance(completion, NotCommissioner):
-        return _reply(ctx, state, messages.not_commissioner(ctx))
+        return _reply(ctx, state, commissioner_texts.not_commissioner(ctx))
     if isinstance(completion, NoticesListed):
-        return _reply(ctx, state, messages.notices_list(ctx, draft, completion.items))
+        return _reply(ctx, state, notice_texts.notices_list(ctx, draft, completion.items))
     if isinstance(completion, SignUpDone):
-        return _reply(ctx, state, messages.signed_up(ctx, draft, completion.notice,
+        return _reply(ctx, state, notice_texts.signed_up(ctx, draft, completion.notice,
                                                      completion.outcome, completion.position,
                                                      already=completion.already))
     if isinstance(completion, WithdrawDone):
-        return _reply(ctx, state, messages.withdrawn(ctx, draft, completion.notice_id,
+        return _reply(ctx, state, notice_texts.withdrawn(ctx, draft, completion.notice_id,
                                                      completion.notice,
                                                      withdrawn=completion.withdrawn))
     if isinstance(completion, NoticeOptOutSet):
-        return _reply(ctx, state, messages.notices_choice(ctx, state.draft,
+        return _reply(ctx, state, notice_texts.notices_choice(ctx, state.draft,
                                                           opted_out=completion.opted_out))
     if isinstance(completion, ResultsLoaded):
         if not completion.results:
-            return _reply(ctx, state, messages.no_results(ctx, draft))
+            return _reply(ctx, state, result.no_results(ctx, draft))
         latest, previous = completion.results[0], next(iter(completion.results[1:]), None)
-        return _reply(ctx, state, messages.result(ctx, latest, previous, fresh=False,
+        return _reply(ctx, state, result.result(ctx, latest, previous, fresh=False,
                                                   draft=draft))
     if completion.subscribed:
-        return _reply(ctx, state, messages.welcome(ctx, draft))
+        return _reply(ctx, state, service.welcome(ctx, draft))
     return Outcome(state, None)
 
 
@@ -353,7 +355,7 @@ def copy_state(state: State) -> State:
 
 def _reply(ctx: Context, state: State, text: str, *, request: Request | None = None,
            keep_pages: bool = False) -> Outcome:
-    pages = paginate(text, messages.more_hint(ctx))
+    pages = paginate(text, service.more_hint(ctx))
     if not keep_pages or len(pages) > 1:
         state.pages = pages[1:]
         state.roster_next = None
@@ -369,7 +371,7 @@ def _event(ctx: Context, state: State, inbound: Inbound) -> Outcome:
         command = MENU_KEYS.get(inbound.event_key.lower())
         if command is not None:
             return _command(ctx, state, Parsed(command), inbound)
-        return _reply(ctx, state, messages.help_text(ctx, state.draft))
+        return _reply(ctx, state, service.help_text(ctx, state.draft))
     return Outcome(state, None)  # view, scan, location reports… need no answer
 
 
@@ -381,11 +383,11 @@ def _command(ctx: Context, state: State, parsed: Parsed, inbound: Inbound) -> Ou
             status, offset = state.roster_next
             return Outcome(state, None, LoadRoster(status, offset))
         if not state.pages:
-            return _reply(ctx, state, messages.no_more(ctx, draft))
+            return _reply(ctx, state, service.no_more(ctx, draft))
         page, state.pages = state.pages[0], state.pages[1:]
         return Outcome(state, page)
     if command is Command.HELP:
-        return _reply(ctx, state, messages.help_text(ctx, draft,
+        return _reply(ctx, state, service.help_text(ctx, draft,
                                                      commissioner=inbound.commissioner))
     if command is Command.RESULT:
         return Outcome(state, None, LoadResults())
@@ -395,22 +397,22 @@ def _command(ctx: Context, state: State, parsed: Parsed, inbound: Inbound) -> Ou
         return Outcome(state, None, ListNotices())
     if command is Command.BIND:
         if not parsed.argument:
-            return _reply(ctx, state, messages.bind_how(ctx))
+            return _reply(ctx, state, commissioner_texts.bind_how(ctx))
         return Outcome(state, None, BindCommissioner(parsed.argument))
     if command is Command.ROSTER:
         if not inbound.commissioner:
-            return _reply(ctx, state, messages.not_commissioner(ctx))
+            return _reply(ctx, state, commissioner_texts.not_commissioner(ctx))
         if not parsed.argument:
-            return _reply(ctx, state, messages.roster_how(ctx))
+            return _reply(ctx, state, commissioner_texts.roster_how(ctx))
         return Outcome(state, None, LoadRoster(parsed.argument))
     if command is Command.NUDGE:
         if not inbound.commissioner:
-            return _reply(ctx, state, messages.not_commissioner(ctx))
+            return _reply(ctx, state, commissioner_texts.not_commissioner(ctx))
         if not parsed.argument:
             return Outcome(state, None, NudgeEnterprises())
         code = parse_credit_code(parsed.argument)
         if isinstance(code, Problem):
-            return _reply(ctx, state, messages.nudge_how(ctx, code.render(ctx.tr)))
+            return _reply(ctx, state, commissioner_texts.nudge_how(ctx, code.render(ctx.tr)))
         return Outcome(state, None, NudgeEnterprises(code))
     if command is Command.PROGRESS and inbound.commissioner:
         return Outcome(state, None, LoadScopeProgress())
@@ -421,25 +423,26 @@ def _command(ctx: Context, state: State, parsed: Parsed, inbound: Inbound) -> Ou
     if command is Command.START and draft is None:
         return _start(ctx, state, inbound)
     if draft is None:
-        return _reply(ctx, state, messages.no_draft(ctx))
+        return _reply(ctx, state, questionnaire.no_draft(ctx))
     pending = draft.pending
     if pending is not None and command in (Command.CONFIRM, Command.CANCEL):
         return _settle(ctx, state, draft, pending, confirmed=command is Command.CONFIRM,
                        inbound=inbound)
     if command in (Command.START, Command.CONTINUE):
         draft.pending = None
-        return _reply(ctx, state, messages.resume(ctx, draft) + "\n\n" + _prompt(ctx, draft))
+        return _reply(ctx, state, questionnaire.resume(ctx, draft) + "\n\n" + _prompt(ctx, draft))
     if command is Command.PROGRESS:
-        return _reply(ctx, state, messages.progress(ctx, draft))
+        return _reply(ctx, state, questionnaire.progress(ctx, draft))
     if command is Command.EXPLAIN:
-        return _reply(ctx, state, messages.explain(ctx, draft))
+        return _reply(ctx, state, questionnaire.explain(ctx, draft))
     if command is Command.RESTART:
         draft.pending = {"kind": "restart"}
-        return _reply(ctx, state, messages.confirm_restart(ctx, draft))
+        return _reply(ctx, state, questionnaire.confirm_restart(ctx, draft))
     if command is Command.PREVIOUS:
         previous = step_before(ctx, draft, draft.step)
         if previous is None:
-            return _reply(ctx, state, messages.at_first_step(ctx) + "\n\n" + _prompt(ctx, draft))
+            return _reply(ctx, state,
+                          questionnaire.at_first_step(ctx) + "\n\n" + _prompt(ctx, draft))
         draft.step, draft.pending, draft.return_to = previous, None, None
         return _reply(ctx, state, _prompt(ctx, draft))
     if command is Command.EDIT:
@@ -447,19 +450,19 @@ def _command(ctx: Context, state: State, parsed: Parsed, inbound: Inbound) -> Ou
     if command is Command.SUBMIT:
         return _submit(ctx, state, draft, inbound.now)
     # confirm/cancel with nothing to confirm: say what the step expects
-    return _reply(ctx, state, messages.nothing_to_confirm(ctx) + "\n\n" + _prompt(ctx, draft))
+    return _reply(ctx, state, questionnaire.nothing_to_confirm(ctx) + "\n\n" + _prompt(ctx, draft))
 
 
 def _start(ctx: Context, state: State, inbound: Inbound) -> Outcome:
     draft = Draft(id=inbound.new_id, set_id=ctx.default_set, started_at=inbound.now,
                   updated_at=inbound.now, step=PROFILE_STEPS[0])
     state.draft = draft
-    return _reply(ctx, state, messages.started(ctx, ctx.iset(draft)) + "\n\n"
+    return _reply(ctx, state, questionnaire.started(ctx, ctx.iset(draft)) + "\n\n"
                   + _prompt(ctx, draft))
 
 
 def _prompt(ctx: Context, draft: Draft) -> str:
-    return messages.prompt(ctx, draft, steps(ctx.iset(draft), draft, ctx.reference))
+    return questionnaire.prompt(ctx, draft, steps(ctx.iset(draft), draft, ctx.reference))
 
 
 def _edit(ctx: Context, state: State, draft: Draft, argument: str) -> Outcome:
@@ -471,7 +474,7 @@ def _edit(ctx: Context, state: State, draft: Draft, argument: str) -> Outcome:
     elif argument in iset.question_by_code or argument in iset.scene_by_code:
         code = argument
     if code is None:
-        return _reply(ctx, state, messages.no_such_question(ctx, len(codes)) + "\n\n"
+        return _reply(ctx, state, questionnaire.no_such_question(ctx, len(codes)) + "\n\n"
                       + _prompt(ctx, draft))
     if draft.step != code:
         draft.return_to = draft.step if draft.return_to is None else draft.return_to
@@ -486,11 +489,11 @@ def _settle(ctx: Context, state: State, draft: Draft, pending: dict[str, Any], *
     kind = pending["kind"]
     if kind == "restart":
         if not confirmed:
-            return _reply(ctx, state, messages.restart_cancelled(ctx) + "\n\n"
+            return _reply(ctx, state, questionnaire.restart_cancelled(ctx) + "\n\n"
                           + _prompt(ctx, draft))
         state.draft = Draft(id=inbound.new_id, set_id=draft.set_id, started_at=now,
                             updated_at=now, step=PROFILE_STEPS[0])
-        return _reply(ctx, state, messages.restarted(ctx) + "\n\n"
+        return _reply(ctx, state, questionnaire.restarted(ctx) + "\n\n"
                       + _prompt(ctx, state.draft))
     if kind == "archive":
         if not confirmed:
@@ -500,10 +503,10 @@ def _settle(ctx: Context, state: State, draft: Draft, pending: dict[str, Any], *
         draft.profile.update(profile)
         draft.updated_at = now
         draft.step = first_unanswered(ctx, draft)
-        return _reply(ctx, state, messages.archive_reused(ctx) + "\n\n" + _prompt(ctx, draft))
+        return _reply(ctx, state, questionnaire.archive_reused(ctx) + "\n\n" + _prompt(ctx, draft))
     # kind == "figures": the option computed from the person's numbers
     if not confirmed:
-        return _reply(ctx, state, messages.figures_discarded(ctx) + "\n\n"
+        return _reply(ctx, state, questionnaire.figures_discarded(ctx) + "\n\n"
                       + _prompt(ctx, draft))
     draft.figures.update(pending["figures"])
     return _record(ctx, state, draft, pending["code"], pending["key"], now)
@@ -512,15 +515,15 @@ def _settle(ctx: Context, state: State, draft: Draft, pending: dict[str, Any], *
 def _answer(ctx: Context, state: State, inbound: Inbound) -> Outcome:
     draft = state.draft
     if draft is None:
-        return _reply(ctx, state, messages.welcome(ctx, None))
+        return _reply(ctx, state, service.welcome(ctx, None))
     text = inbound.text
     # An accepted answer instead of 确认/取消 replaces what was waiting for confirmation
     # (`_record`, `_profile_answer`, `_figures_answer`); input that is not accepted leaves it.
     if draft.pending is not None and draft.pending["kind"] == "restart":
-        return _reply(ctx, state, messages.confirm_restart(ctx, draft))
+        return _reply(ctx, state, questionnaire.confirm_restart(ctx, draft))
     step = draft.step
     if step == REVIEW:
-        return _reply(ctx, state, messages.review_hint(ctx) + "\n\n" + _prompt(ctx, draft))
+        return _reply(ctx, state, questionnaire.review_hint(ctx) + "\n\n" + _prompt(ctx, draft))
     if step in PROFILE_STEPS:
         return _profile_answer(ctx, state, draft, step, text, inbound.now)
     iset = ctx.iset(draft)
@@ -541,16 +544,16 @@ def _asked(ctx: Context, draft: Draft) -> str:
     if pending is None:
         return _prompt(ctx, draft)
     if pending["kind"] == "archive":
-        return messages.archive_found(ctx, pending["profile"])
+        return questionnaire.archive_found(ctx, pending["profile"])
     if pending["kind"] == "restart":
-        return messages.confirm_restart(ctx, draft)
+        return questionnaire.confirm_restart(ctx, draft)
     iset = ctx.iset(draft)
     question = iset.question_by_code[pending["code"]]
     figures = {name: Decimal(value)
                for name, value in {**draft.figures, **pending["figures"]}.items()}
     derived = derive(iset, question, figures)
     assert not isinstance(derived, list), derived  # it was derived from these very figures
-    return messages.figures_derived(ctx, iset, question, derived, figures)
+    return questionnaire.figures_derived(ctx, iset, question, derived, figures)
 
 
 def _profile_answer(ctx: Context, state: State, draft: Draft, step: str, text: str,
@@ -601,7 +604,7 @@ def _question_answer(ctx: Context, state: State, draft: Draft, iset: IndicatorSe
         return _record(ctx, state, draft, question.code, accepted, now)
     if question.derivation is not None and _NUMBER.search(normalize(text)):
         return _figures_answer(ctx, state, draft, iset, question, text)
-    return _invalid(ctx, state, draft, messages.accepted_forms(ctx, question))
+    return _invalid(ctx, state, draft, questionnaire.accepted_forms(ctx, question))
 
 
 def _figures_shaped(question: Question, text: str) -> bool:
@@ -620,20 +623,20 @@ def _option_keys(question: Question, text: str) -> list[str] | None:
         return None
     keys = question.option_by_key
     tokens = [t for t in _SEPARATORS.split(value) if t]
-    result: list[str] = []
+    keys_found: list[str] = []
     for token in tokens:
         number = whole_number(token)
         if number is not None:
             if not 1 <= number <= len(question.options):
                 return None
-            result.append(question.options[number - 1].key)
+            keys_found.append(question.options[number - 1].key)
         elif token.isascii() and token.isalpha():
             if len(token) > 1 and not all(c in keys for c in token):
                 return None  # a word, not a run of option letters
-            result.extend(token)
+            keys_found.extend(token)
         else:
             return None
-    return list(dict.fromkeys(result))  # "B B" means B
+    return list(dict.fromkeys(keys_found))  # "B B" means B
 
 
 def _record(ctx: Context, state: State, draft: Draft, code: str, answer: Answer,
@@ -649,7 +652,7 @@ def _scene_answer(ctx: Context, state: State, draft: Draft, iset: IndicatorSet, 
     value = normalize(text).removesuffix("级")
     level: Any = _CHINESE_DIGITS.get(value, whole_number(value))
     if level is None:
-        return _invalid(ctx, state, draft, messages.scene_forms(ctx, iset))
+        return _invalid(ctx, state, draft, questionnaire.scene_forms(ctx, iset))
     accepted = check_scene_answer(iset, scene, level)
     if isinstance(accepted, Problem):
         return _invalid(ctx, state, draft, accepted)
@@ -667,7 +670,7 @@ def _figures_answer(ctx: Context, state: State, draft: Draft, iset: IndicatorSet
     if len(numbers) != len(wanted):
         unknown = [name for name in wanted if name not in known]
         if len(numbers) != len(unknown) or not unknown:
-            return _invalid(ctx, state, draft, messages.figure_forms(ctx, iset, question,
+            return _invalid(ctx, state, draft, questionnaire.figures_hint(ctx, iset, question,
                                                                      draft.figures))
         wanted = unknown
     given: dict[str, Decimal] = {}
@@ -681,7 +684,7 @@ def _figures_answer(ctx: Context, state: State, draft: Draft, iset: IndicatorSet
         return _invalid(ctx, state, draft, derived[0])
     draft.pending = {"kind": "figures", "code": question.code, "key": derived.key,
                      "figures": {name: format(value, "f") for name, value in given.items()}}
-    return _reply(ctx, state, messages.figures_derived(ctx, iset, question, derived,
+    return _reply(ctx, state, questionnaire.figures_derived(ctx, iset, question, derived,
                                                        {**known, **given}))
 
 
@@ -697,7 +700,7 @@ def _submit(ctx: Context, state: State, draft: Draft, now: int) -> Outcome:
             draft.step, draft.return_to = REVIEW, None
             return _reply(ctx, state, _prompt(ctx, draft))
         draft.step, draft.return_to = gap, None
-        return _reply(ctx, state, messages.not_complete(ctx, draft, iset) + "\n\n"
+        return _reply(ctx, state, questionnaire.not_complete(ctx, draft, iset) + "\n\n"
                       + _prompt(ctx, draft))
     return Outcome(state, None, submit_request(ctx, draft, now))
 

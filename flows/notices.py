@@ -12,14 +12,10 @@ from typing import Any, Literal, TypeAlias
 from flows.i18n import N_
 from flows.problems import Problem
 from flows.profile import ProfileReference, parse_credit_code
+from flows.statuses import STATUSES, Status
 
 Kind: TypeAlias = Literal["training", "event", "policy"]
-Status: TypeAlias = Literal["not_started", "in_progress", "submitted"]
 KINDS: tuple[Kind, ...] = ("training", "event", "policy")
-STATUSES: tuple[Status, ...] = ("not_started", "in_progress", "submitted")
-# How the statuses are named to people (the commissioners' lists, the export).
-STATUS_TITLES: dict[str, str] = {"not_started": N_("Not started"),
-                                 "in_progress": N_("In progress"), "submitted": N_("Submitted")}
 CUSTOM_WINDOW_SECONDS = 48 * 3600  # WeChat: customer-service messages within 48 h of contact
 TITLE_MAX, BODY_MAX, PLACE_MAX, LINK_MAX = 60, 1000, 120, 500
 MAX_LIST = 500  # entries per audience filter (credit codes may be long lists)
@@ -214,6 +210,13 @@ def parse_notice(raw: Any, reference: ProfileReference, *,
                       audience=audience)
 
 
+def signup_open(*, cancelled: bool, starts_at: datetime, signup_deadline: datetime | None,
+                now: datetime) -> bool:
+    """Sign-up is open until its deadline, or until the start when it has none; never once the
+    notice is cancelled."""
+    return not cancelled and now <= (signup_deadline or starts_at)
+
+
 # --- in the chat ----------------------------------------------------------------------------
 
 SignUpState: TypeAlias = Literal["registered", "waitlisted", "cancelled"]
@@ -232,6 +235,27 @@ class NoticeItem:
     signup: SignUpState | None = None  # this person's
     position: int | None = None  # on the waiting list
     full: bool = False  # every seat is taken: a new sign-up waits
+
+
+# --- what the workers send ---------------------------------------------------------------------
+
+Purpose: TypeAlias = Literal["notice", "reminder", "promoted", "cancelled", "nudge"]
+"""Why a message goes out: the campaign itself, a registrant's reminder before the start, their
+promotion from the waiting list, the cancellation, or a nudge to finish the assessment."""
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeMessage:
+    """What a message about a notice is made of. For a nudge, `title` and `body` hold who
+    nudged (name and area; both empty for the automatic reminder of an idle draft)."""
+
+    id: int
+    title: str
+    body: str
+    starts_at: datetime
+    place: str | None
+    link: str | None
+    signup_open: bool
 
 
 # --- channels --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from flows.notices import STATUSES
+from flows.statuses import STATUSES
 
 TARGET_LEVEL = 2  # 二级: the level the provincial policy counts ("二级及以上")
 DIMENSIONS = ("total", "foundation", "management", "effectiveness")

@@ -17,7 +17,7 @@ from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import aliased
 
 from flows.commissioners import Scope
-from flows.notices import STATUSES, Status
+from flows.statuses import STATUSES, Status
 from storage.activity import DRAFT_LIFETIME
 from storage.db import Sessions
 from storage.models import DraftActivity, Enterprise, Submission

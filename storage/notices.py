@@ -17,7 +17,8 @@ from sqlalchemy import Select, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from flows.notices import KINDS, STATUSES, Audience, NoticeSpec
+from flows.notices import KINDS, Audience, NoticeSpec
+from flows.statuses import STATUSES
 from storage.activity import DRAFT_LIFETIME
 from storage.db import Sessions, insert_for
 from storage.enterprise_status import latest_submission

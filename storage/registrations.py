@@ -17,7 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.notices import KINDS, Audience
+from flows.notices import KINDS, Audience, signup_open
 from storage import deliveries
 from storage.db import Sessions, insert_for
 from storage.models import Notice, Person, Registration
@@ -61,8 +61,8 @@ async def sign_up(sessions: Sessions, notice_id: int, person_id: str, now: datet
                 or not await _concerns(session, notice.audience, person_id, now)):
             await session.rollback()
             return SignUp("not_found")
-        deadline = notice.signup_deadline or notice.starts_at
-        if notice.status == "cancelled" or now > deadline:
+        if not signup_open(cancelled=notice.status == "cancelled", starts_at=notice.starts_at,
+                           signup_deadline=notice.signup_deadline, now=now):
             await session.rollback()
             return SignUp("closed")
         current = await _registration(session, notice_id, person_id)

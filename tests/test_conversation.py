@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 
 from bot.translations import translator
-from flows import messages
 from flows.answers import check_answers
 from flows.commands import KEYWORDS, MENU_KEYS, Command, Parsed, parse_command
 from flows.commissioners import AreaProgress, NudgeReport, RosterEntry, RosterPage
@@ -52,6 +51,7 @@ from flows.conversation import (
     resume,
 )
 from flows.indicators import DEFAULT_SET_ID, builtin_sets, decode, parse_indicator_set
+from flows.messages import questionnaire
 from flows.notices import NoticeItem
 from flows.profile import builtin_reference, credit_code_check_char
 from flows.results import assessment_data
@@ -250,7 +250,7 @@ class Person:
     def prompt(self) -> str:
         """The current step asked in full, as the machine words it."""
         draft = self.draft
-        return messages.prompt(self.ctx, draft, steps(self.ctx.iset(draft), draft,
+        return questionnaire.prompt(self.ctx, draft, steps(self.ctx.iset(draft), draft,
                                                       self.ctx.reference))
 
 

@@ -34,6 +34,7 @@ from flows.i18n import N_, Translator
 from flows.notices import KINDS, Audience, NoticeSpec, parse_notice
 from flows.problems import Problem
 from flows.profile import ProfileReference, parse_credit_code
+from flows.statuses import STATUSES
 from storage import (
     api_tokens,
     commissioners,
@@ -246,9 +247,9 @@ async def enterprise_list(request: web.Request) -> web.Response:
     _ = admin.tr.gettext
     scope = _area(admin, who, request)
     status = request.query.get("status", "")
-    if status not in enterprise_status.STATUSES:
+    if status not in STATUSES:
         raise ApiError(422, "status", _("status: one of {allowed}").format(
-            allowed=", ".join(enterprise_status.STATUSES)), field="status")
+            allowed=", ".join(STATUSES)), field="status")
     try:
         offset = int(request.query.get("offset", "0"))
         limit = int(request.query.get("limit", "100"))

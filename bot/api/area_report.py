@@ -19,13 +19,13 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from flows.beijing_time import china_day, china_minute
 from flows.commissioners import Scope, area_text
 from flows.i18n import Translator
 from flows.indicators import IndicatorSet
-from flows.messages import china_day, china_minute
-from flows.notices import STATUS_TITLES, STATUSES
 from flows.profile import ProfileReference
 from flows.statistics import DIMENSIONS, EnterpriseFacts, Statistics, statistics_data, summarize
+from flows.statuses import STATUS_TITLES, STATUSES
 from storage import enterprise_status
 from storage.db import Sessions
 from storage.enterprise_status import EnterpriseDetail

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
+from flows.beijing_time import china_day
 from flows.commissioners import (
     ROSTER_SHOWN,
     AreaProgress,
@@ -20,7 +21,7 @@ from flows.commissioners import (
     code_digest,
 )
 from flows.conversation import BindRefused, CommissionerBound, NotCommissioner
-from flows.messages import china_day
+from flows.statuses import STATUSES
 from storage import commissioners, enterprise_status, nudges
 from storage.commissioners import StoredCommissioner
 from storage.db import Sessions
@@ -76,7 +77,7 @@ class CommissionerDesk:
     async def roster(self, person_id: str, status: str,
                      offset: int = 0) -> RosterPage | NotCommissioner:
         found = await commissioners.of_person(self.sessions, person_id)
-        if found is None or status not in enterprise_status.STATUSES:
+        if found is None or status not in STATUSES:
             return NotCommissioner()
         page, total = await enterprise_status.listing(
             self.sessions, found.scope, status, self.now(),  # type: ignore[arg-type]

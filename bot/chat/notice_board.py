@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flows.conversation import SignUpDone, WithdrawDone
-from flows.notices import Audience, NoticeItem
+from flows.notices import Audience, NoticeItem, signup_open
 from storage import notices, registrations
 from storage.db import Sessions
 
@@ -32,12 +32,13 @@ class NoticeBoard:
 
     def _item(self, notice: notices.StoredNotice, mine: registrations.Mine | None,
               taken: int) -> NoticeItem:
-        deadline = notice.signup_deadline or notice.starts_at
         signup = None if mine is None or mine.status == "cancelled" else mine.status
         return NoticeItem(
             id=notice.id, kind=notice.kind, title=notice.title,  # type: ignore[arg-type]
             starts_at=int(notice.starts_at.timestamp()), place=notice.place or notice.link,
-            signup_open=notice.status != "cancelled" and self.now() <= deadline,
+            signup_open=signup_open(cancelled=notice.status == "cancelled",
+                                    starts_at=notice.starts_at,
+                                    signup_deadline=notice.signup_deadline, now=self.now()),
             signup=signup,  # type: ignore[arg-type]  # the statuses are the same words
             position=None if mine is None else mine.position,
             full=notice.capacity is not None and taken >= notice.capacity)

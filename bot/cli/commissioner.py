@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 
 from bot.api import commissioner_codes
 from bot.config import Settings
+from flows.beijing_time import china_minute
 from flows.commissioners import area_text, split_names
 from flows.i18n import Translator
-from flows.messages import china_minute
 from flows.problems import Problem
 from flows.profile import builtin_reference
 from storage.db import open_archive

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 
 from bot.api.admin_access import new_token, token_digest
 from bot.config import Settings
+from flows.beijing_time import china_minute
 from flows.commissioners import parse_name
 from flows.i18n import Translator
-from flows.messages import china_minute
 from flows.problems import Problem
 from storage import api_tokens, commissioners
 from storage.db import open_archive

@@ -28,8 +28,16 @@ from typing import Any
 from bot.config import Settings
 from bot.wechat.client import WeChatAPIError, WeChatClient, WeChatUnavailable
 from flows.i18n import Translator
-from flows.messages import china_minute
-from flows.notices import Audience, Recipient, Skip, choose_channel
+from flows.messages import notices as notice_texts
+from flows.notices import (
+    Audience,
+    NoticeMessage,
+    Purpose,
+    Recipient,
+    Skip,
+    choose_channel,
+    signup_open,
+)
 from storage import consents, deliveries, notices, nudges, registrations
 from storage.activity import DRAFT_LIFETIME
 from storage.db import Sessions
@@ -42,7 +50,6 @@ RETRIABLE = frozenset({-1})
 QUOTA_REACHED = 45009
 MAX_ATTEMPTS = 3  # WeChat's -1 (system busy)
 MAX_UNAVAILABLE_ATTEMPTS = 8  # no answer at all: about a minute of backing off in all
-THING_MAX = 20  # WeChat: a template's thing field holds 20 characters
 NOTICE_FRESH = 1.0  # seconds a worker trusts its copy of a notice (pause, cancellation)
 IDLE_CHECK_SECONDS = 300.0  # how often a worker looks for drafts idle long enough
 
@@ -284,56 +291,15 @@ class NoticeWorker:
                                 errcode=errcode)
         return deliveries.Outcome(person_id, "failed", channel=channel, errcode=errcode)
 
-    def _headline(self, notice: notices.StoredNotice, purpose: str) -> str:
-        _ = self.tr.gettext
-        if purpose == "reminder":
-            return _("Reminder: {title}").format(title=notice.title)
-        if purpose == "promoted":
-            return _("Registered: {title}").format(title=notice.title)
-        if purpose == "cancelled":
-            return _("Cancelled: {title}").format(title=notice.title)
-        if purpose == "nudge":
-            return _("Please finish your digital-level assessment")
-        return notice.title
-
-    def _text(self, notice: notices.StoredNotice, purpose: str, start: str, place: str) -> str:
-        """The customer-service message: the whole notice, or the registrant's own news."""
-        _ = self.tr.gettext
-        if purpose == "nudge":  # a nudge's notice holds who nudged: name and area
-            prompt = _("Reply 继续 to go on where you stopped (a draft is kept for {days} days "
-                       "after its last answer), or 开始 to begin.").format(
-                           days=DRAFT_LIFETIME.days)
-            if notice.title:
-                return _("{name}, digital commissioner for {area}, reminds you: your "
-                         "enterprise's digital-level self-assessment is not finished yet."
-                         ).format(name=notice.title, area=notice.body) + "\n" + prompt
-            return _("Your enterprise's digital-level self-assessment has not moved on for a "
-                     "while.") + "\n" + prompt
-        if purpose == "reminder":
-            lines = [_("Reminder: 【{title}】 you signed up for starts at {start}.").format(
-                title=notice.title, start=start)]
-        elif purpose == "promoted":
-            lines = [_("A place became free: you are now registered for 【{title}】 "
-                       "({start}).").format(title=notice.title, start=start),
-                     _("Reply 取消报名 {number} if you cannot come.").format(number=notice.id)]
-        elif purpose == "cancelled":
-            return _("【{title}】 ({start}) has been cancelled. We apologise for the "
-                     "inconvenience.").format(title=notice.title, start=start)
-        else:
-            lines = [f"【{notice.title}】", notice.body, _("Time: {start}").format(start=start)]
-        if place:
-            lines.append(_("Place: {place}").format(place=place))
-        if purpose == "notice" and self.now() <= (notice.signup_deadline or notice.starts_at):
-            lines.append(_("Reply 报名 {number} to sign up.").format(number=notice.id))
-        return "\n".join(lines)
-
     async def _send(self, channel: str, openid: str, notice: notices.StoredNotice,
-                    purpose: str) -> None:
-        start = china_minute(notice.starts_at)
-        place = (self.tr.gettext("Reply 继续 to go on") if purpose == "nudge"
-                 else notice.place or notice.link or "")
-        data = {"thing1": self._headline(notice, purpose)[:THING_MAX], "time2": start,
-                "thing3": place[:THING_MAX]}
+                    purpose: Purpose) -> None:
+        message = NoticeMessage(
+            id=notice.id, title=notice.title, body=notice.body, starts_at=notice.starts_at,
+            place=notice.place, link=notice.link,
+            signup_open=signup_open(cancelled=notice.status == "cancelled",
+                                    starts_at=notice.starts_at,
+                                    signup_deadline=notice.signup_deadline, now=self.now()))
+        data = notice_texts.template_fields(self.tr, message, purpose)
         if channel == "template":
             assert self.channels.oa and self.channels.oa_template
             # WeChat drops a repeat of (openid, client_msg_id) within 10 minutes: a send
@@ -346,8 +312,8 @@ class NoticeWorker:
             await self.channels.mp.send_subscribe(openid, self.channels.mp_template, data)
         else:
             assert self.channels.oa
-            await self.channels.oa.send_custom_text(
-                openid, self._text(notice, purpose, start, place))
+            await self.channels.oa.send_custom_text(openid, notice_texts.custom_text(
+                self.tr, message, purpose, draft_days=DRAFT_LIFETIME.days))
 
     # --- recovery and completion ---
 
