@@ -1,18 +1,20 @@
 """The questionnaire conversation as a pure state machine: (state, inbound) -> outcome.
 
-Everything that affects where a person is in the questionnaire lives here.
+Everything that affects where a person is in the questionnaire lives here; the values that go
+in and out are in `flows.events`, the state and the order of steps in `flows.state`.
 
 Theory of operation
 -------------------
 A person's `State` holds at most one `Draft`: the profile answered so far, the answers and
-figures, the current step and what the person still has to confirm. Steps run in a fixed order
-(`steps()`): the profile (credit code, name, city, county, industry, maybe its manufacturing
-division, employees), then every scored question, then every scene, then `review`.
+figures, the current step and what the person still has to confirm (`Pending`). Steps run in a
+fixed order (`steps()`): the profile (credit code, name, city, county, industry, maybe its
+manufacturing division, employees), then every scored question, then every scene, then
+`review`.
 
-`handle(ctx, state, inbound)` reads one thing the person did (a text, a menu click, a subscribe
-event, an image…) and returns an `Outcome`: the new state, the reply text (always within WeChat's
+`handle(ctx, state, inbound)` reads one thing the person did (a text, a menu click, a follow,
+a picture…) and returns an `Outcome`: the new state, the reply text (always within WeChat's
 2048-byte limit) and, when the step needs the outside world, a `Request` (look up an archive,
-store a submission, load results, record a subscription). The shell performs the request and
+store a submission, load results, record a subscription…). The shell performs the request and
 calls `resume(ctx, state, completion)` with what happened; that returns the next outcome.
 Nothing here does I/O or reads a clock: the time comes in with the inbound event, and so does
 the random id of a new draft.
@@ -24,245 +26,198 @@ step again (or what waits for 确认/取消); the state does not change. No inpu
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, Literal, TypeAlias
+from typing import Any, assert_never
 
-from flows.answers import Answer, check_answers, check_question_answer, check_scene_answer
+from flows.answers import Answer, check_question_answer, check_scene_answer
 from flows.commands import MENU_KEYS, Command, Parsed, parse_command
 from flows.commissioners import AreaProgress, NudgeReport, RosterPage
+from flows.events import (
+    ArchiveFound,
+    BindCommissioner,
+    BindRefused,
+    CommissionerBound,
+    Completion,
+    Followed,
+    Inbound,
+    ListNotices,
+    LoadResults,
+    LoadRoster,
+    LoadScopeProgress,
+    LookupArchive,
+    MenuClick,
+    NotCommissioner,
+    NoticeOptOutSet,
+    NoticesListed,
+    NotText,
+    NudgeEnterprises,
+    OtherEvent,
+    Outcome,
+    Request,
+    RequestFailed,
+    ResultsLoaded,
+    SetNoticeOptOut,
+    SetSubscription,
+    SignUpDone,
+    SignUpFor,
+    Submit,
+    Submitted,
+    SubscriptionSet,
+    Text,
+    Unfollowed,
+    WithdrawDone,
+    WithdrawFrom,
+)
 from flows.figures import derive, parse_figure
 from flows.indicators import IndicatorSet, Question, Scene
 from flows.messages import commissioners as commissioner_texts
 from flows.messages import notices as notice_texts
 from flows.messages import questionnaire, result, service
-from flows.notices import NoticeItem
 from flows.paging import paginate
 from flows.problems import Problem
-from flows.profile import (
-    normalize,
-    parse_county,
-    parse_credit_code,
-    parse_employees,
-    parse_name,
-    whole_number,
-)
-from flows.results import assessment_data
-from flows.scoring import Assessment, assess
+from flows.profile import PROFILE_FIELDS, normalize, parse_credit_code, whole_number
 from flows.state import (
-    PROFILE_STEPS,
     REVIEW,
+    ConfirmArchive,
+    ConfirmFigures,
+    ConfirmRestart,
     Context,
     Draft,
-    PastResult,
+    Pending,
+    ProfileStep,
+    QuestionStep,
+    ReviewStep,
+    SceneStep,
     State,
     advance,
+    copy_state,
     first_unanswered,
+    new_draft,
     step_before,
-    steps,
+    step_of,
 )
+from flows.submission import missing, submit_request
 
 _SEPARATORS = re.compile(r"[\s,，、;；/|]+")
 _CHINESE_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4}
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+# The commands about the person's own draft (the others need none).
+_DRAFT_COMMANDS = (Command.START, Command.CONTINUE, Command.PROGRESS, Command.PREVIOUS,
+                   Command.EDIT, Command.RESTART, Command.EXPLAIN, Command.SUBMIT,
+                   Command.CONFIRM, Command.CANCEL)
 
-
-# --- inbound, requests, completions, outcome ----------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class Inbound:
-    """One thing the person did. `now` is epoch seconds; `new_id` names a draft if one starts."""
-
-    kind: Literal["text", "event", "other"]
-    now: int
-    new_id: str = ""
-    text: str = ""
-    event: str = ""  # subscribe, unsubscribe, click, …
-    event_key: str = ""
-    msg_type: str = ""  # image, voice, location, … (kind "other")
-    commissioner: bool = False  # the shell knows this person as a bound digital commissioner
-
-
-@dataclass(frozen=True, slots=True)
-class LookupArchive:
-    credit_code: str
-
-
-@dataclass(frozen=True, slots=True)
-class Submit:
-    draft_id: str
-    set_id: str
-    profile: Mapping[str, Any]
-    answers: Mapping[str, Answer]
-    figures: Mapping[str, Decimal]
-    started_at: int
-    submitted_at: int
-    assessment: Assessment
-    data: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class LoadResults:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class SetSubscription:
-    subscribed: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SetNoticeOptOut:
-    """退订通知 (True) / 订阅通知 (False): training and event notices for this person."""
-
-    opted_out: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ListNotices:
-    """通知: the trainings and events ahead that concern this person."""
-
-
-@dataclass(frozen=True, slots=True)
-class SignUpFor:
-    notice_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class WithdrawFrom:
-    notice_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class BindCommissioner:
-    """绑定 CODE: link this WeChat to the commissioner the code was issued for."""
-
-    code: str
-
-
-@dataclass(frozen=True, slots=True)
-class LoadScopeProgress:
-    """A commissioner's 进度: their area at a glance (the shell looks the area up itself)."""
-
-
-@dataclass(frozen=True, slots=True)
-class LoadRoster:
-    status: str  # not_started | in_progress | submitted
-    offset: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class NudgeEnterprises:
-    """催办: prompt the people of every unfinished enterprise in the commissioner's area, or of
-    the one with `credit_code` (checked: a valid code)."""
-
-    credit_code: str | None = None
-
-
-Request: TypeAlias = (LookupArchive | Submit | LoadResults | SetSubscription | SetNoticeOptOut
-                      | ListNotices | SignUpFor | WithdrawFrom | BindCommissioner
-                      | LoadScopeProgress | LoadRoster | NudgeEnterprises)
-
-
-@dataclass(frozen=True, slots=True)
-class ArchiveFound:
-    profile: Mapping[str, Any] | None  # None: no archive for that credit code
-
-
-@dataclass(frozen=True, slots=True)
-class Submitted:
-    results: tuple[PastResult, ...]  # newest first: this submission, then the previous ones
-
-
-@dataclass(frozen=True, slots=True)
-class RequestFailed:
-    """The shell could not carry the request out (database down…); nothing was changed."""
-
-    request: Request
-
-
-@dataclass(frozen=True, slots=True)
-class ResultsLoaded:
-    results: tuple[PastResult, ...]  # newest first
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionSet:
-    subscribed: bool
-
-
-@dataclass(frozen=True, slots=True)
-class NoticeOptOutSet:
-    opted_out: bool
-
-
-@dataclass(frozen=True, slots=True)
-class NoticesListed:
-    items: tuple[NoticeItem, ...]  # soonest first
-
-
-@dataclass(frozen=True, slots=True)
-class SignUpDone:
-    """What 报名 N came to; `notice` is None when there is no such notice for this person."""
-
-    notice: NoticeItem | None
-    outcome: Literal["registered", "waitlisted", "closed", "not_found"]
-    position: int | None = None
-    already: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class WithdrawDone:
-    notice_id: int
-    notice: NoticeItem | None  # None: no such notice for this person
-    withdrawn: bool  # False: there was no sign-up to withdraw
-
-
-@dataclass(frozen=True, slots=True)
-class CommissionerBound:
-    name: str
-    area: str  # the cities and counties, as one text
-
-
-@dataclass(frozen=True, slots=True)
-class BindRefused:
-    reason: Literal["invalid", "too_many"]  # no such unexpired code / too many tries
-
-
-@dataclass(frozen=True, slots=True)
-class NotCommissioner:
-    """A commissioner's command from someone who is not (or no longer) one."""
-
-
-Completion: TypeAlias = (ArchiveFound | Submitted | RequestFailed | ResultsLoaded
-                         | SubscriptionSet | NoticeOptOutSet | NoticesListed | SignUpDone
-                         | WithdrawDone | CommissionerBound | BindRefused
-                         | AreaProgress | RosterPage | NudgeReport | NotCommissioner)
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    state: State
-    reply: str | None
-    request: Request | None = None
-
-
-# --- the machine ---------------------------------------------------------------------------
 
 def handle(ctx: Context, state: State, inbound: Inbound) -> Outcome:
     """One inbound event -> the next state, the reply and possibly a request for the shell."""
     state = copy_state(state)
     state.last_active = inbound.now
-    if inbound.kind == "event":
-        return _event(ctx, state, inbound)
-    if inbound.kind == "other":
-        return _reply(ctx, state, service.not_text(ctx, state.draft, inbound.msg_type),
-                      keep_pages=True)
-    parsed = parse_command(inbound.text)
-    if parsed is None or _is_option_answer(ctx, state.draft, parsed, inbound.text):
-        return _answer(ctx, state, inbound)
-    return _command(ctx, state, parsed, inbound)
+    match inbound.message:
+        case Text(text=text):
+            parsed = parse_command(text)
+            if parsed is None or _is_option_answer(ctx, state.draft, parsed, text):
+                return _answer(ctx, state, text, inbound.now)
+            return _command(ctx, state, parsed, inbound)
+        case MenuClick(key=key):
+            command = MENU_KEYS.get(key.lower())
+            if command is not None:
+                return _command(ctx, state, Parsed(command), inbound)
+            return _reply(ctx, state, service.help_text(ctx, state.draft))
+        case Followed():
+            return Outcome(state, None, SetSubscription(True))
+        case Unfollowed():
+            return Outcome(state, None, SetSubscription(False))
+        case OtherEvent():
+            return Outcome(state, None)  # view, scan, location reports… need no answer
+        case NotText():
+            return _reply(ctx, state, service.not_text(ctx, state.draft), keep_pages=True)
+        case _:
+            assert_never(inbound.message)
+
+
+def resume(ctx: Context, state: State, completion: Completion) -> Outcome:
+    """What a request's completion means for the conversation."""
+    state = copy_state(state)
+    draft = state.draft
+    match completion:
+        case ArchiveFound(profile=None):
+            assert draft is not None
+            return _advance(ctx, state, draft, "credit_code")
+        case ArchiveFound(profile=profile):
+            assert draft is not None and profile is not None
+            draft.pending = ConfirmArchive(dict(profile))
+            return _reply(ctx, state, questionnaire.archive_found(ctx, profile))
+        case Submitted(results=results):
+            state.draft = None
+            latest, previous = results[0], next(iter(results[1:]), None)
+            return _reply(ctx, state, result.result(ctx, latest, previous, fresh=True))
+        case ResultsLoaded(results=()):
+            return _reply(ctx, state, result.no_results(ctx, draft))
+        case ResultsLoaded(results=results):
+            latest, previous = results[0], next(iter(results[1:]), None)
+            return _reply(ctx, state, result.result(ctx, latest, previous, fresh=False,
+                                                    draft=draft))
+        case RequestFailed(request=request):
+            return _failed(ctx, state, request)
+        case SubscriptionSet(subscribed=subscribed):
+            if not subscribed:
+                return Outcome(state, None)
+            return _reply(ctx, state, service.welcome(ctx, draft))
+        case NoticeOptOutSet(opted_out=opted_out):
+            return _reply(ctx, state, notice_texts.notices_choice(ctx, draft,
+                                                                  opted_out=opted_out))
+        case NoticesListed(items=items):
+            return _reply(ctx, state, notice_texts.notices_list(ctx, draft, items))
+        case SignUpDone():
+            return _reply(ctx, state, notice_texts.signed_up(
+                ctx, draft, completion.notice, completion.outcome, completion.position,
+                already=completion.already))
+        case WithdrawDone():
+            return _reply(ctx, state, notice_texts.withdrawn(
+                ctx, draft, completion.notice_id, completion.notice,
+                withdrawn=completion.withdrawn))
+        case CommissionerBound(name=name, area=area):
+            return _reply(ctx, state, commissioner_texts.commissioner_bound(ctx, name, area))
+        case BindRefused(reason=reason):
+            return _reply(ctx, state, commissioner_texts.bind_refused(ctx, reason))
+        case NotCommissioner():
+            return _reply(ctx, state, commissioner_texts.not_commissioner(ctx))
+        case AreaProgress():
+            return _reply(ctx, state, commissioner_texts.scope_progress(ctx, completion))
+        case RosterPage():
+            outcome = _reply(ctx, state, commissioner_texts.roster(ctx, completion))
+            following = completion.next_offset
+            # 下一页 after the last page of this part loads the next part.
+            state.roster_next = None if following is None else (completion.status, following)
+            return outcome
+        case NudgeReport():
+            return _reply(ctx, state, commissioner_texts.nudged(ctx, completion))
+        case _:
+            assert_never(completion)
+
+
+def _failed(ctx: Context, state: State, request: Request) -> Outcome:
+    """The shell could not carry `request` out; nothing changed outside."""
+    match request:
+        case Submit():
+            return _reply(ctx, state, result.submit_failed(ctx))
+        case SetSubscription(subscribed=subscribed):  # welcome them all the same
+            return resume(ctx, state, SubscriptionSet(subscribed))
+        case LookupArchive():  # go on without the archive; the submission upserts anyway
+            return resume(ctx, state, ArchiveFound(None))
+        case (LoadResults() | SetNoticeOptOut() | ListNotices() | SignUpFor() | WithdrawFrom()
+              | BindCommissioner() | LoadScopeProgress() | LoadRoster() | NudgeEnterprises()):
+            return _reply(ctx, state, service.unavailable(ctx))
+        case _:
+            assert_never(request)
+
+
+def _reply(ctx: Context, state: State, text: str, *, request: Request | None = None,
+           keep_pages: bool = False) -> Outcome:
+    pages = paginate(text, service.more_hint(ctx))
+    if not keep_pages or len(pages) > 1:
+        state.pages = pages[1:]
+        state.roster_next = None
+    return Outcome(state, pages[0], request)
 
 
 def _is_option_answer(ctx: Context, draft: Draft | None, parsed: Parsed, text: str) -> bool:
@@ -279,190 +234,114 @@ def _is_option_answer(ctx: Context, draft: Draft | None, parsed: Parsed, text: s
     return bool(keys) and all(key in question.option_by_key for key in keys)
 
 
-def resume(ctx: Context, state: State, completion: Completion) -> Outcome:
-    """What a request's completion means for the conversation."""
-    state = copy_state(state)
-    draft = state.draft
-    if isinstance(completion, ArchiveFound):
-        assert draft is not None
-        if completion.profile is None:
-            return _advance(ctx, state, draft, "credit_code")
-        draft.pending = {"kind": "archive", "profile": dict(completion.profile)}
-        return _reply(ctx, state, questionnaire.archive_found(ctx, completion.profile))
-    if isinstance(completion, Submitted):
-        state.draft = None
-        latest, previous = completion.results[0], next(iter(completion.results[1:]), None)
-        return _reply(ctx, state, result.result(ctx, latest, previous, fresh=True))
-    if isinstance(completion, RequestFailed):
-        if isinstance(completion.request, Submit):
-            return _reply(ctx, state, result.submit_failed(ctx))
-        if isinstance(completion.request, SetSubscription):
-            return resume(ctx, state, SubscriptionSet(completion.request.subscribed))
-        if isinstance(completion.request, LookupArchive):  # go on; the submission upserts anyway
-            return resume(ctx, state, ArchiveFound(None))
-        return _reply(ctx, state, service.unavailable(ctx))
-    if isinstance(completion, CommissionerBound):
-        return _reply(ctx, state, commissioner_texts.commissioner_bound(ctx, completion.name,
-                                                              completion.area))
-    if isinstance(completion, BindRefused):
-        return _reply(ctx, state, commissioner_texts.bind_refused(ctx, completion.reason))
-    if isinstance(completion, AreaProgress):
-        return _reply(ctx, state, commissioner_texts.scope_progress(ctx, completion))
-    if isinstance(completion, RosterPage):
-        outcome = _reply(ctx, state, commissioner_texts.roster(ctx, completion))
-        following = completion.next_offset
-        # 下一页 after the last page of this part loads the next part.
-        state.roster_next = None if following is None else (completion.status, following)
-        return outcome
-    if isinstance(completion, NudgeReport):
-        return _reply(ctx, state, commissioner_texts.nudged(ctx, completion))
-    if isinstance(completion, NotCommissioner):
-        return _reply(ctx, state, commissioner_texts.not_commissioner(ctx))
-    if isinstance(completion, NoticesListed):
-        return _reply(ctx, state, notice_texts.notices_list(ctx, draft, completion.items))
-    if isinstance(completion, SignUpDone):
-        return _reply(ctx, state, notice_texts.signed_up(ctx, draft, completion.notice,
-                                                     completion.outcome, completion.position,
-                                                     already=completion.already))
-    if isinstance(completion, WithdrawDone):
-        return _reply(ctx, state, notice_texts.withdrawn(ctx, draft, completion.notice_id,
-                                                     completion.notice,
-                                                     withdrawn=completion.withdrawn))
-    if isinstance(completion, NoticeOptOutSet):
-        return _reply(ctx, state, notice_texts.notices_choice(ctx, state.draft,
-                                                          opted_out=completion.opted_out))
-    if isinstance(completion, ResultsLoaded):
-        if not completion.results:
-            return _reply(ctx, state, result.no_results(ctx, draft))
-        latest, previous = completion.results[0], next(iter(completion.results[1:]), None)
-        return _reply(ctx, state, result.result(ctx, latest, previous, fresh=False,
-                                                  draft=draft))
-    if completion.subscribed:
-        return _reply(ctx, state, service.welcome(ctx, draft))
-    return Outcome(state, None)
-
-
-def copy_state(state: State) -> State:
-    """A copy whose draft can be changed without touching `state`."""
-    draft = state.draft
-    if draft is not None:
-        draft = replace(draft, profile=dict(draft.profile), answers=dict(draft.answers),
-                        figures=dict(draft.figures),
-                        pending=None if draft.pending is None else dict(draft.pending))
-    return State(draft=draft, pages=list(state.pages), last_active=state.last_active,
-                 roster_next=state.roster_next)
-
-
-def _reply(ctx: Context, state: State, text: str, *, request: Request | None = None,
-           keep_pages: bool = False) -> Outcome:
-    pages = paginate(text, service.more_hint(ctx))
-    if not keep_pages or len(pages) > 1:
-        state.pages = pages[1:]
-        state.roster_next = None
-    return Outcome(state, pages[0], request)
-
-
-def _event(ctx: Context, state: State, inbound: Inbound) -> Outcome:
-    if inbound.event == "subscribe":
-        return Outcome(state, None, SetSubscription(True))
-    if inbound.event == "unsubscribe":
-        return Outcome(state, None, SetSubscription(False))
-    if inbound.event == "click":
-        command = MENU_KEYS.get(inbound.event_key.lower())
-        if command is not None:
-            return _command(ctx, state, Parsed(command), inbound)
-        return _reply(ctx, state, service.help_text(ctx, state.draft))
-    return Outcome(state, None)  # view, scan, location reports… need no answer
-
+# --- commands ------------------------------------------------------------------------------
 
 def _command(ctx: Context, state: State, parsed: Parsed, inbound: Inbound) -> Outcome:
     draft = state.draft
     command = parsed.command
-    if command is Command.MORE:
-        if not state.pages and state.roster_next is not None and inbound.commissioner:
-            status, offset = state.roster_next
-            return Outcome(state, None, LoadRoster(status, offset))
-        if not state.pages:
-            return _reply(ctx, state, service.no_more(ctx, draft))
-        page, state.pages = state.pages[0], state.pages[1:]
-        return Outcome(state, page)
-    if command is Command.HELP:
-        return _reply(ctx, state, service.help_text(ctx, draft,
-                                                     commissioner=inbound.commissioner))
-    if command is Command.RESULT:
-        return Outcome(state, None, LoadResults())
-    if command in (Command.NOTICES_OFF, Command.NOTICES_ON):
-        return Outcome(state, None, SetNoticeOptOut(command is Command.NOTICES_OFF))
-    if command is Command.NOTICES:
-        return Outcome(state, None, ListNotices())
-    if command is Command.BIND:
-        if not parsed.argument:
-            return _reply(ctx, state, commissioner_texts.bind_how(ctx))
-        return Outcome(state, None, BindCommissioner(parsed.argument))
-    if command is Command.ROSTER:
-        if not inbound.commissioner:
-            return _reply(ctx, state, commissioner_texts.not_commissioner(ctx))
-        if not parsed.argument:
-            return _reply(ctx, state, commissioner_texts.roster_how(ctx))
-        return Outcome(state, None, LoadRoster(parsed.argument))
-    if command is Command.NUDGE:
-        if not inbound.commissioner:
-            return _reply(ctx, state, commissioner_texts.not_commissioner(ctx))
-        if not parsed.argument:
-            return Outcome(state, None, NudgeEnterprises())
-        code = parse_credit_code(parsed.argument)
-        if isinstance(code, Problem):
-            return _reply(ctx, state, commissioner_texts.nudge_how(ctx, code.render(ctx.tr)))
-        return Outcome(state, None, NudgeEnterprises(code))
-    if command is Command.PROGRESS and inbound.commissioner:
-        return Outcome(state, None, LoadScopeProgress())
-    if command is Command.SIGN_UP:
-        return Outcome(state, None, SignUpFor(int(parsed.argument)))
-    if command is Command.WITHDRAW:
-        return Outcome(state, None, WithdrawFrom(int(parsed.argument)))
-    if command is Command.START and draft is None:
-        return _start(ctx, state, inbound)
-    if draft is None:
-        return _reply(ctx, state, questionnaire.no_draft(ctx))
-    pending = draft.pending
-    if pending is not None and command in (Command.CONFIRM, Command.CANCEL):
-        return _settle(ctx, state, draft, pending, confirmed=command is Command.CONFIRM,
+    match command:
+        case Command.MORE:
+            return _more(ctx, state, inbound)
+        case Command.HELP:
+            return _reply(ctx, state, service.help_text(ctx, draft,
+                                                        commissioner=inbound.commissioner))
+        case Command.RESULT:
+            return Outcome(state, None, LoadResults())
+        case Command.NOTICES_OFF | Command.NOTICES_ON:
+            return Outcome(state, None, SetNoticeOptOut(command is Command.NOTICES_OFF))
+        case Command.NOTICES:
+            return Outcome(state, None, ListNotices())
+        case Command.SIGN_UP:
+            return Outcome(state, None, SignUpFor(int(parsed.argument)))
+        case Command.WITHDRAW:
+            return Outcome(state, None, WithdrawFrom(int(parsed.argument)))
+        case Command.BIND:
+            if not parsed.argument:
+                return _reply(ctx, state, commissioner_texts.bind_how(ctx))
+            return Outcome(state, None, BindCommissioner(parsed.argument))
+        case Command.ROSTER:
+            if not inbound.commissioner:
+                return _reply(ctx, state, commissioner_texts.not_commissioner(ctx))
+            if not parsed.argument:
+                return _reply(ctx, state, commissioner_texts.roster_how(ctx))
+            return Outcome(state, None, LoadRoster(parsed.argument))
+        case Command.NUDGE:
+            return _nudge(ctx, state, parsed.argument, inbound)
+        case Command.PROGRESS if inbound.commissioner:  # the area's, not a draft's
+            return Outcome(state, None, LoadScopeProgress())
+        case Command.START if draft is None:
+            state.draft = new_draft(ctx, draft_id=inbound.new_id, now=inbound.now)
+            return _reply(ctx, state, questionnaire.started(ctx, ctx.iset(state.draft))
+                          + "\n\n" + _prompt(ctx, state.draft))
+        case (Command.START | Command.CONTINUE | Command.PROGRESS | Command.PREVIOUS
+              | Command.EDIT | Command.RESTART | Command.EXPLAIN | Command.SUBMIT
+              | Command.CONFIRM | Command.CANCEL):
+            if draft is None:
+                return _reply(ctx, state, questionnaire.no_draft(ctx))
+            return _draft_command(ctx, state, draft, parsed, inbound)
+        case _:
+            assert_never(command)
+
+
+def _more(ctx: Context, state: State, inbound: Inbound) -> Outcome:
+    """更多 / 下一页: the next page of a long reply, or the next part of a commissioner's list."""
+    if not state.pages and state.roster_next is not None and inbound.commissioner:
+        status, offset = state.roster_next
+        return Outcome(state, None, LoadRoster(status, offset))
+    if not state.pages:
+        return _reply(ctx, state, service.no_more(ctx))
+    page, state.pages = state.pages[0], state.pages[1:]
+    return Outcome(state, page)
+
+
+def _nudge(ctx: Context, state: State, argument: str, inbound: Inbound) -> Outcome:
+    if not inbound.commissioner:
+        return _reply(ctx, state, commissioner_texts.not_commissioner(ctx))
+    if not argument:
+        return Outcome(state, None, NudgeEnterprises())
+    code = parse_credit_code(argument)
+    if isinstance(code, Problem):
+        return _reply(ctx, state, commissioner_texts.nudge_how(ctx, code.render(ctx.tr)))
+    return Outcome(state, None, NudgeEnterprises(code))
+
+
+def _draft_command(ctx: Context, state: State, draft: Draft, parsed: Parsed,
+                   inbound: Inbound) -> Outcome:
+    """The commands about the person's own draft (`_DRAFT_COMMANDS`)."""
+    command = parsed.command
+    if draft.pending is not None and command in (Command.CONFIRM, Command.CANCEL):
+        return _settle(ctx, state, draft, draft.pending, confirmed=command is Command.CONFIRM,
                        inbound=inbound)
     if command in (Command.START, Command.CONTINUE):
         draft.pending = None
-        return _reply(ctx, state, questionnaire.resume(ctx, draft) + "\n\n" + _prompt(ctx, draft))
+        return _reply(ctx, state, questionnaire.resume(ctx, draft) + "\n\n"
+                      + _prompt(ctx, draft))
     if command is Command.PROGRESS:
         return _reply(ctx, state, questionnaire.progress(ctx, draft))
     if command is Command.EXPLAIN:
         return _reply(ctx, state, questionnaire.explain(ctx, draft))
     if command is Command.RESTART:
-        draft.pending = {"kind": "restart"}
+        draft.pending = ConfirmRestart()
         return _reply(ctx, state, questionnaire.confirm_restart(ctx, draft))
     if command is Command.PREVIOUS:
         previous = step_before(ctx, draft, draft.step)
         if previous is None:
-            return _reply(ctx, state,
-                          questionnaire.at_first_step(ctx) + "\n\n" + _prompt(ctx, draft))
+            return _reply(ctx, state, questionnaire.at_first_step(ctx) + "\n\n"
+                          + _prompt(ctx, draft))
         draft.step, draft.pending, draft.return_to = previous, None, None
         return _reply(ctx, state, _prompt(ctx, draft))
     if command is Command.EDIT:
         return _edit(ctx, state, draft, parsed.argument)
     if command is Command.SUBMIT:
         return _submit(ctx, state, draft, inbound.now)
+    assert command in _DRAFT_COMMANDS, command
     # confirm/cancel with nothing to confirm: say what the step expects
-    return _reply(ctx, state, questionnaire.nothing_to_confirm(ctx) + "\n\n" + _prompt(ctx, draft))
-
-
-def _start(ctx: Context, state: State, inbound: Inbound) -> Outcome:
-    draft = Draft(id=inbound.new_id, set_id=ctx.default_set, started_at=inbound.now,
-                  updated_at=inbound.now, step=PROFILE_STEPS[0])
-    state.draft = draft
-    return _reply(ctx, state, questionnaire.started(ctx, ctx.iset(draft)) + "\n\n"
+    return _reply(ctx, state, questionnaire.nothing_to_confirm(ctx) + "\n\n"
                   + _prompt(ctx, draft))
 
 
 def _prompt(ctx: Context, draft: Draft) -> str:
-    return questionnaire.prompt(ctx, draft, steps(ctx.iset(draft), draft, ctx.reference))
+    return questionnaire.prompt(ctx, draft)
 
 
 def _edit(ctx: Context, state: State, draft: Draft, argument: str) -> Outcome:
@@ -482,55 +361,62 @@ def _edit(ctx: Context, state: State, draft: Draft, argument: str) -> Outcome:
     return _reply(ctx, state, _prompt(ctx, draft))
 
 
-def _settle(ctx: Context, state: State, draft: Draft, pending: dict[str, Any], *,
+def _settle(ctx: Context, state: State, draft: Draft, pending: Pending, *,
             confirmed: bool, inbound: Inbound) -> Outcome:
+    """确认 or 取消 of what waits for it."""
     draft.pending = None
     now = inbound.now
-    kind = pending["kind"]
-    if kind == "restart":
-        if not confirmed:
+    match pending:
+        case ConfirmRestart() if confirmed:
+            state.draft = new_draft(ctx, draft_id=inbound.new_id, now=now, set_id=draft.set_id)
+            return _reply(ctx, state, questionnaire.restarted(ctx) + "\n\n"
+                          + _prompt(ctx, state.draft))
+        case ConfirmRestart():
             return _reply(ctx, state, questionnaire.restart_cancelled(ctx) + "\n\n"
                           + _prompt(ctx, draft))
-        state.draft = Draft(id=inbound.new_id, set_id=draft.set_id, started_at=now,
-                            updated_at=now, step=PROFILE_STEPS[0])
-        return _reply(ctx, state, questionnaire.restarted(ctx) + "\n\n"
-                      + _prompt(ctx, state.draft))
-    if kind == "archive":
-        if not confirmed:
+        case ConfirmArchive(profile=profile) if confirmed:
+            draft.profile = ctx.reference.with_fields(draft.profile, {
+                key: value for key, value in profile.items()
+                if key in PROFILE_FIELDS and value is not None})
+            draft.updated_at = now
+            draft.step = first_unanswered(ctx, draft)
+            return _reply(ctx, state, questionnaire.archive_reused(ctx) + "\n\n"
+                          + _prompt(ctx, draft))
+        case ConfirmArchive():
             return _advance(ctx, state, draft, "credit_code")
-        profile = {key: value for key, value in pending["profile"].items()
-                   if key in PROFILE_STEPS and value is not None}
-        draft.profile.update(profile)
-        draft.updated_at = now
-        draft.step = first_unanswered(ctx, draft)
-        return _reply(ctx, state, questionnaire.archive_reused(ctx) + "\n\n" + _prompt(ctx, draft))
-    # kind == "figures": the option computed from the person's numbers
-    if not confirmed:
-        return _reply(ctx, state, questionnaire.figures_discarded(ctx) + "\n\n"
-                      + _prompt(ctx, draft))
-    draft.figures.update(pending["figures"])
-    return _record(ctx, state, draft, pending["code"], pending["key"], now)
+        case ConfirmFigures(code=code, key=key, figures=figures) if confirmed:
+            draft.figures.update(figures)
+            return _record(ctx, state, draft, code, key, now)
+        case ConfirmFigures():
+            return _reply(ctx, state, questionnaire.figures_discarded(ctx) + "\n\n"
+                          + _prompt(ctx, draft))
+        case _:
+            assert_never(pending)
 
 
-def _answer(ctx: Context, state: State, inbound: Inbound) -> Outcome:
+# --- answers -------------------------------------------------------------------------------
+
+def _answer(ctx: Context, state: State, text: str, now: int) -> Outcome:
     draft = state.draft
     if draft is None:
         return _reply(ctx, state, service.welcome(ctx, None))
-    text = inbound.text
     # An accepted answer instead of 确认/取消 replaces what was waiting for confirmation
     # (`_record`, `_profile_answer`, `_figures_answer`); input that is not accepted leaves it.
-    if draft.pending is not None and draft.pending["kind"] == "restart":
+    if isinstance(draft.pending, ConfirmRestart):
         return _reply(ctx, state, questionnaire.confirm_restart(ctx, draft))
-    step = draft.step
-    if step == REVIEW:
-        return _reply(ctx, state, questionnaire.review_hint(ctx) + "\n\n" + _prompt(ctx, draft))
-    if step in PROFILE_STEPS:
-        return _profile_answer(ctx, state, draft, step, text, inbound.now)
     iset = ctx.iset(draft)
-    question = iset.question_by_code.get(step)
-    if question is not None:
-        return _question_answer(ctx, state, draft, iset, question, text, inbound.now)
-    return _scene_answer(ctx, state, draft, iset, iset.scene_by_code[step], text, inbound.now)
+    match step_of(iset, draft.step):
+        case ReviewStep():
+            return _reply(ctx, state, questionnaire.review_hint(ctx) + "\n\n"
+                          + _prompt(ctx, draft))
+        case ProfileStep(field=field):
+            return _profile_answer(ctx, state, draft, field, text, now)
+        case QuestionStep(question=question):
+            return _question_answer(ctx, state, draft, iset, question, text, now)
+        case SceneStep(scene=scene):
+            return _scene_answer(ctx, state, draft, iset, scene, text, now)
+        case unknown:
+            assert_never(unknown)
 
 
 def _invalid(ctx: Context, state: State, draft: Draft, problem: Problem | str) -> Outcome:
@@ -541,56 +427,42 @@ def _invalid(ctx: Context, state: State, draft: Draft, problem: Problem | str) -
 def _asked(ctx: Context, draft: Draft) -> str:
     """What the person is asked now: the confirmation still waiting, else the current step."""
     pending = draft.pending
-    if pending is None:
-        return _prompt(ctx, draft)
-    if pending["kind"] == "archive":
-        return questionnaire.archive_found(ctx, pending["profile"])
-    if pending["kind"] == "restart":
-        return questionnaire.confirm_restart(ctx, draft)
-    iset = ctx.iset(draft)
-    question = iset.question_by_code[pending["code"]]
-    figures = {name: Decimal(value)
-               for name, value in {**draft.figures, **pending["figures"]}.items()}
-    derived = derive(iset, question, figures)
-    assert not isinstance(derived, list), derived  # it was derived from these very figures
-    return questionnaire.figures_derived(ctx, iset, question, derived, figures)
+    match pending:
+        case None:
+            return _prompt(ctx, draft)
+        case ConfirmArchive(profile=profile):
+            return questionnaire.archive_found(ctx, profile)
+        case ConfirmRestart():
+            return questionnaire.confirm_restart(ctx, draft)
+        case ConfirmFigures(code=code, figures=given):
+            iset = ctx.iset(draft)
+            question = iset.question_by_code[code]
+            figures = {name: Decimal(value) for name, value in {**draft.figures,
+                                                                 **given}.items()}
+            derived = derive(iset, question, figures)
+            assert not isinstance(derived, list), derived  # derived from these very figures
+            return questionnaire.figures_derived(ctx, iset, question, derived, figures)
+        case _:
+            assert_never(pending)
 
 
-def _profile_answer(ctx: Context, state: State, draft: Draft, step: str, text: str,
+def _profile_answer(ctx: Context, state: State, draft: Draft, field: str, text: str,
                     now: int) -> Outcome:
-    reference = ctx.reference
-    value: Any
-    if step == "credit_code":
-        value = parse_credit_code(text)
-    elif step == "name":
-        value = parse_name(text)
-    elif step == "city":
-        value = reference.parse_city(text)
-    elif step == "county":
-        value = parse_county(text)
-    elif step == "industry":
-        value = reference.parse_section(text)
-    elif step == "industry_division":
-        value = reference.parse_division(draft.profile.get("industry", ""), text)
-    else:
-        value = parse_employees(text)
+    value = ctx.reference.parse_field(field, text, draft.profile.get("industry", ""))
     if isinstance(value, Problem):
         return _invalid(ctx, state, draft, value)
-    if step == "industry" and draft.profile.get("industry") != value:
-        draft.profile.pop("industry_division", None)
-    draft.profile[step] = value
+    draft.profile = ctx.reference.with_fields(draft.profile, {field: value})
     draft.pending = None
     draft.updated_at = now
-    if step == "credit_code":
+    if field == "credit_code":
         return Outcome(state, None, LookupArchive(value))
-    return _advance(ctx, state, draft, step)
+    return _advance(ctx, state, draft, field)
 
 
-def _advance(ctx: Context, state: State, draft: Draft, step: str, note: str = "") -> Outcome:
+def _advance(ctx: Context, state: State, draft: Draft, step: str) -> Outcome:
     """Move past `step` (see `advance`) and ask what comes next."""
     advance(ctx, draft, step)
-    text = _prompt(ctx, draft)
-    return _reply(ctx, state, f"{note}\n\n{text}" if note else text)
+    return _reply(ctx, state, _prompt(ctx, draft))
 
 
 def _question_answer(ctx: Context, state: State, draft: Draft, iset: IndicatorSet,
@@ -623,20 +495,20 @@ def _option_keys(question: Question, text: str) -> list[str] | None:
         return None
     keys = question.option_by_key
     tokens = [t for t in _SEPARATORS.split(value) if t]
-    keys_found: list[str] = []
+    found: list[str] = []
     for token in tokens:
         number = whole_number(token)
         if number is not None:
             if not 1 <= number <= len(question.options):
                 return None
-            keys_found.append(question.options[number - 1].key)
+            found.append(question.options[number - 1].key)
         elif token.isascii() and token.isalpha():
             if len(token) > 1 and not all(c in keys for c in token):
                 return None  # a word, not a run of option letters
-            keys_found.extend(token)
+            found.extend(token)
         else:
             return None
-    return list(dict.fromkeys(keys_found))  # "B B" means B
+    return list(dict.fromkeys(found))  # "B B" means B
 
 
 def _record(ctx: Context, state: State, draft: Draft, code: str, answer: Answer,
@@ -670,8 +542,8 @@ def _figures_answer(ctx: Context, state: State, draft: Draft, iset: IndicatorSet
     if len(numbers) != len(wanted):
         unknown = [name for name in wanted if name not in known]
         if len(numbers) != len(unknown) or not unknown:
-            return _invalid(ctx, state, draft, questionnaire.figures_hint(ctx, iset, question,
-                                                                     draft.figures))
+            return _invalid(ctx, state, draft, questionnaire.figures_hint(
+                ctx, iset, question, draft.figures))
         wanted = unknown
     given: dict[str, Decimal] = {}
     for name, raw in zip(wanted, numbers, strict=True):
@@ -682,38 +554,19 @@ def _figures_answer(ctx: Context, state: State, draft: Draft, iset: IndicatorSet
     derived = derive(iset, question, {**known, **given})
     if isinstance(derived, list):
         return _invalid(ctx, state, draft, derived[0])
-    draft.pending = {"kind": "figures", "code": question.code, "key": derived.key,
-                     "figures": {name: format(value, "f") for name, value in given.items()}}
+    draft.pending = ConfirmFigures(question.code, derived.key,
+                                   {name: format(value, "f") for name, value in given.items()})
     return _reply(ctx, state, questionnaire.figures_derived(ctx, iset, question, derived,
-                                                       {**known, **given}))
+                                                            {**known, **given}))
 
 
 def _submit(ctx: Context, state: State, draft: Draft, now: int) -> Outcome:
     draft.pending = None  # 提交 answers no confirmation; a waiting one must not follow elsewhere
-    iset = ctx.iset(draft)
-    missing_profile = [s for s in steps(iset, draft, ctx.reference)
-                       if s in PROFILE_STEPS and s not in draft.profile]
-    _answers, _figures, problems = check_answers(iset, draft.answers)
-    if missing_profile or problems or draft.step != REVIEW:
+    if missing(ctx, draft) or draft.step != REVIEW:
         gap = first_unanswered(ctx, draft)
-        if gap == REVIEW:  # everything answered, but not reviewed yet
-            draft.step, draft.return_to = REVIEW, None
-            return _reply(ctx, state, _prompt(ctx, draft))
         draft.step, draft.return_to = gap, None
-        return _reply(ctx, state, questionnaire.not_complete(ctx, draft, iset) + "\n\n"
-                      + _prompt(ctx, draft))
+        if gap == REVIEW:  # everything answered, but not reviewed yet
+            return _reply(ctx, state, _prompt(ctx, draft))
+        return _reply(ctx, state, questionnaire.not_complete(ctx, draft, ctx.iset(draft))
+                      + "\n\n" + _prompt(ctx, draft))
     return Outcome(state, None, submit_request(ctx, draft, now))
-
-
-def submit_request(ctx: Context, draft: Draft, now: int) -> Submit:
-    """The submission of a complete draft: scored, with the result data in `ctx`'s language."""
-    iset = ctx.iset(draft)
-    answers, _figures, problems = check_answers(iset, draft.answers)
-    assert not problems, problems
-    assessment = assess(iset, answers)
-    stored_figures = {name: Decimal(value) for name, value in draft.figures.items()}
-    data = assessment_data(iset, assessment, ctx.tr)
-    return Submit(
-        draft_id=draft.id, set_id=iset.id, profile=dict(draft.profile), answers=answers,
-        figures=stored_figures, started_at=draft.started_at, submitted_at=now,
-        assessment=assessment, data=data)

@@ -15,16 +15,15 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from flows.answers import Answer, check_answer, check_answers
-from flows.conversation import Submit, copy_state, submit_request
+from flows.answers import Answer, check_answer
+from flows.events import Submit
 from flows.figures import Derived, check_figures, derive
 from flows.i18n import N_
 from flows.indicators import IndicatorSet
 from flows.problems import Problem
-from flows.profile import parse_county, parse_credit_code, parse_employees, parse_name
-from flows.state import PROFILE_STEPS, Context, Draft, State, advance, first_unanswered
-
-PROFILE_FIELDS = PROFILE_STEPS
+from flows.profile import PROFILE_FIELDS
+from flows.state import Context, Draft, State, advance, copy_state, first_unanswered, new_draft
+from flows.submission import missing, submit_request
 
 
 def start(ctx: Context, state: State, *, now: int, new_id: str) -> State:
@@ -32,8 +31,7 @@ def start(ctx: Context, state: State, *, now: int, new_id: str) -> State:
     if state.draft is not None:
         return state
     state = copy_state(state)
-    state.draft = Draft(id=new_id, set_id=ctx.default_set, started_at=now, updated_at=now,
-                        step=PROFILE_STEPS[0])
+    state.draft = new_draft(ctx, draft_id=new_id, now=now)
     state.last_active = now
     return state
 
@@ -68,48 +66,22 @@ def update_profile(ctx: Context, state: State, values: Mapping[str, Any], *,
         if field == "industry_division" and "industry" in values and "industry" not in accepted:
             continue  # the section itself is wrong; that is the problem to report
         section = accepted.get("industry", draft.profile.get("industry", ""))
-        value = _parse_field(ctx, field, str(raw), section)
+        value = ctx.reference.parse_field(field, str(raw), section)
         if isinstance(value, Problem):
             problems.append(value if value.subject else replace(value, subject=field))
         else:
             accepted[field] = value
     if problems:
         return problems
-    state = copy_state(state)
-    draft = state.draft
-    assert draft is not None
-    if "industry" in accepted and accepted["industry"] != draft.profile.get("industry"):
-        draft.profile.pop("industry_division", None)
-    for field, value in accepted.items():
-        if value is None:
-            draft.profile.pop(field, None)
-        else:
-            draft.profile[field] = value
-    if (draft.profile.get("industry") not in ctx.reference.divisions
-            and "industry_division" in draft.profile):
-        del draft.profile["industry_division"]  # only manufacturing asks for the division
-    draft.updated_at = state.last_active = now
-    draft.pending = None
-    if draft.step in PROFILE_STEPS and draft.step in draft.profile:
-        draft.step = first_unanswered(ctx, draft)
-    return state
-
-
-def _parse_field(ctx: Context, field: str, text: str, section: str) -> Any:
-    reference = ctx.reference
-    if field == "credit_code":
-        return parse_credit_code(text)
-    if field == "name":
-        return parse_name(text)
-    if field == "city":
-        return reference.parse_city(text)
-    if field == "county":
-        return parse_county(text)
-    if field == "industry":
-        return reference.parse_section(text)
-    if field == "industry_division":
-        return reference.parse_division(section, text)
-    return parse_employees(text)
+    changed = copy_state(state)
+    edited = changed.draft
+    assert edited is not None
+    edited.profile = ctx.reference.with_fields(edited.profile, accepted)
+    edited.updated_at = changed.last_active = now
+    edited.pending = None
+    if edited.step in PROFILE_FIELDS and edited.step in edited.profile:
+        edited.step = first_unanswered(ctx, edited)
+    return changed
 
 
 def compute(iset: IndicatorSet, draft: Draft | None, code: str,
@@ -160,20 +132,6 @@ def set_answer(ctx: Context, state: State, code: str, value: Any,
     if draft.step == code:  # answered where the person stands: move on as the chat would
         advance(ctx, draft, code)
     return state
-
-
-def missing(ctx: Context, draft: Draft) -> list[Problem]:
-    """What still stands between the draft and a submission."""
-    iset = ctx.iset(draft)
-    problems = [Problem("missing", N_("{code}: not answered"), step, {"code": step})
-                for step in _profile_steps(ctx, draft) if step not in draft.profile]
-    _answers, _figures, answer_problems = check_answers(iset, draft.answers)
-    return problems + answer_problems
-
-
-def _profile_steps(ctx: Context, draft: Draft) -> list[str]:
-    return [s for s in PROFILE_STEPS
-            if s != "industry_division" or draft.profile.get("industry") in ctx.reference.divisions]
 
 
 def submission(ctx: Context, state: State, *, now: int) -> Submit | list[Problem]:

@@ -21,6 +21,9 @@ from flows.problems import Problem
 _CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CODE_VALUE = {c: i for i, c in enumerate(_CODE_CHARS)}
 _CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+# What the profile asks, in order; the division only for sections that have divisions.
+PROFILE_FIELDS = ("credit_code", "name", "city", "county", "industry", "industry_division",
+                  "employees")
 _NAME_MIN, _NAME_MAX = 2, 60
 _COUNTY_MIN, _COUNTY_MAX = 2, 20
 _MAX_EMPLOYEES = 10_000_000
@@ -125,6 +128,50 @@ class ProfileReference:
                 return section.code
         return Problem("industry", N_("Please reply with the letter of the industry section, "
                                       "such as C for manufacturing."), "industry")
+
+    def asked_fields(self, profile: Mapping[str, Any]) -> tuple[str, ...]:
+        """The fields asked of this profile, in order: the division only where its section has
+        divisions (manufacturing)."""
+        if profile.get("industry") in self.divisions:
+            return PROFILE_FIELDS
+        return tuple(f for f in PROFILE_FIELDS if f != "industry_division")
+
+    def parse_field(self, field: str, text: str, section: str) -> Any:
+        """`text` as the value of profile `field` (the division within `section`), or the
+        `Problem` that says what is accepted."""
+        if field == "credit_code":
+            return parse_credit_code(text)
+        if field == "name":
+            return parse_name(text)
+        if field == "city":
+            return self.parse_city(text)
+        if field == "county":
+            return parse_county(text)
+        if field == "industry":
+            return self.parse_section(text)
+        if field == "industry_division":
+            return self.parse_division(section, text)
+        if field == "employees":
+            return parse_employees(text)
+        raise ValueError(f"no profile field {field!r}")
+
+    def with_fields(self, profile: Mapping[str, Any],
+                    values: Mapping[str, Any]) -> dict[str, Any]:
+        """`profile` with accepted `values` (None clears a field). A new section drops the
+        division of the old one unless a division comes with it; a section without divisions
+        keeps none."""
+        result = dict(profile)
+        if ("industry" in values and values["industry"] != profile.get("industry")
+                and "industry_division" not in values):
+            result.pop("industry_division", None)
+        for field, value in values.items():
+            if value is None:
+                result.pop(field, None)
+            else:
+                result[field] = value
+        if result.get("industry") not in self.divisions:
+            result.pop("industry_division", None)
+        return result
 
     def parse_division(self, section: str, text: str) -> str | Problem:
         value = normalize(text)

@@ -1,24 +1,52 @@
 """A person's place in the questionnaire, and what every step may read.
 
-`State` is what is kept in Redis between messages (as JSON via `dump_state`/`load_state`);
-`Context` is what does not change between messages (indicator sets, profile lists, language).
+`State` is what is kept between messages (`storage.conversations` stores it); `Context` is what
+does not change between messages (indicator sets, profile lists, language). The order of the
+steps, what kind of step a step is and how a new draft begins are written here once, for the
+chat and the mini-program alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
 from flows.i18n import Translator
-from flows.indicators import IndicatorSet
-from flows.profile import ProfileReference
+from flows.indicators import IndicatorSet, Question, Scene
+from flows.profile import PROFILE_FIELDS, ProfileReference
 
-PROFILE_STEPS = ("credit_code", "name", "city", "county", "industry", "industry_division",
-                 "employees")
 REVIEW = "review"
 
+
+# --- what waits for 确认 / 取消 ---------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ConfirmArchive:
+    """The credit code has an archive: 确认 reuses its profile, 取消 asks for it again."""
+
+    profile: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmRestart:
+    """重新开始 discards the draft only after 确认."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmFigures:
+    """The person's figures give option `key` of question `code`; 确认 records both."""
+
+    code: str
+    key: str
+    figures: Mapping[str, str]  # name -> exact decimal text, only those given now
+
+
+Pending: TypeAlias = ConfirmArchive | ConfirmRestart | ConfirmFigures
+
+
+# --- the state ---------------------------------------------------------------------------------
 
 @dataclass(slots=True)
 class Draft:
@@ -31,7 +59,7 @@ class Draft:
     answers: dict[str, Any] = field(default_factory=dict)  # code -> "C" | ["B","D"] | level
     figures: dict[str, str] = field(default_factory=dict)  # name -> exact decimal text
     return_to: str | None = None  # after 修改 N: the step to go back to
-    pending: dict[str, Any] | None = None  # something the person must confirm first
+    pending: Pending | None = None  # something the person must confirm first
 
 
 @dataclass(slots=True)
@@ -47,34 +75,14 @@ class State:
         return self.draft is None and not self.pages and self.roster_next is None
 
 
-def dump_state(state: State) -> dict[str, Any]:
+def copy_state(state: State) -> State:
+    """A copy whose draft can be changed without touching `state` (pending values are frozen)."""
     draft = state.draft
-    return {
-        "draft": None if draft is None else {
-            "id": draft.id, "set_id": draft.set_id, "started_at": draft.started_at,
-            "updated_at": draft.updated_at, "step": draft.step, "profile": draft.profile,
-            "answers": draft.answers, "figures": draft.figures, "return_to": draft.return_to,
-            "pending": draft.pending},
-        "pages": state.pages,
-        "last_active": state.last_active,
-        "roster_next": None if state.roster_next is None else list(state.roster_next),
-    }
-
-
-def load_state(data: Mapping[str, Any] | None) -> State:
-    if not data:
-        return State()
-    raw = data.get("draft")
-    draft = None if raw is None else Draft(
-        id=raw["id"], set_id=raw["set_id"], started_at=raw["started_at"],
-        updated_at=raw["updated_at"], step=raw["step"], profile=dict(raw["profile"]),
-        answers=dict(raw["answers"]), figures=dict(raw["figures"]), return_to=raw["return_to"],
-        pending=raw["pending"])
-    roster_next = data.get("roster_next")
-    return State(draft=draft, pages=list(data.get("pages", [])),
-                 last_active=int(data.get("last_active", 0)),
-                 roster_next=None if not roster_next else (str(roster_next[0]),
-                                                           int(roster_next[1])))
+    if draft is not None:
+        draft = replace(draft, profile=dict(draft.profile), answers=dict(draft.answers),
+                        figures=dict(draft.figures))
+    return State(draft=draft, pages=list(state.pages), last_active=state.last_active,
+                 roster_next=state.roster_next)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,22 +110,62 @@ class Context:
         return self.sets[draft.set_id if draft else self.default_set]
 
 
+def new_draft(ctx: Context, *, draft_id: str, now: int, set_id: str | None = None) -> Draft:
+    """A draft that begins now, at the first profile step."""
+    return Draft(id=draft_id, set_id=set_id or ctx.default_set, started_at=now, updated_at=now,
+                 step=PROFILE_FIELDS[0])
+
+
+# --- the steps ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ProfileStep:
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionStep:
+    question: Question
+
+
+@dataclass(frozen=True, slots=True)
+class SceneStep:
+    scene: Scene
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewStep:
+    pass
+
+
+Step: TypeAlias = ProfileStep | QuestionStep | SceneStep | ReviewStep
+
+
+def step_of(iset: IndicatorSet, step: str) -> Step:
+    """What kind of step `step` is (a step name of `steps`)."""
+    if step == REVIEW:
+        return ReviewStep()
+    if step in PROFILE_FIELDS:
+        return ProfileStep(step)
+    question = iset.question_by_code.get(step)
+    if question is not None:
+        return QuestionStep(question)
+    return SceneStep(iset.scene_by_code[step])
+
+
 def steps(iset: IndicatorSet, draft: Draft, reference: ProfileReference) -> list[str]:
-    """Every step of this draft in order; the division step only where its section has them."""
-    profile = [s for s in PROFILE_STEPS
-               if s != "industry_division" or draft.profile.get("industry") in reference.divisions]
-    return profile + list(iset.codes) + [REVIEW]
+    """Every step of this draft in order: the profile asked of it, the questions and scenes, the
+    review."""
+    return [*reference.asked_fields(draft.profile), *iset.codes, REVIEW]
+
+
+def is_answered(draft: Draft, step: str) -> bool:
+    return step in (draft.profile if step in PROFILE_FIELDS else draft.answers)
 
 
 def answered_count(iset: IndicatorSet, draft: Draft) -> int:
     """Questions and scenes answered so far (the profile not counted)."""
     return sum(1 for code in iset.codes if code in draft.answers)
-
-
-def question_number(iset: IndicatorSet, code: str) -> int:
-    return iset.codes.index(code) + 1
-
-
 
 
 def step_after(ctx: Context, draft: Draft, step: str) -> str:
@@ -134,11 +182,7 @@ def step_before(ctx: Context, draft: Draft, step: str) -> str | None:
 def first_unanswered(ctx: Context, draft: Draft) -> str:
     """The first step still without an answer; `REVIEW` when everything is answered."""
     for step in steps(ctx.iset(draft), draft, ctx.reference):
-        if step == REVIEW:
-            return step
-        if step in PROFILE_STEPS and step not in draft.profile:
-            return step
-        if step not in PROFILE_STEPS and step not in draft.answers:
+        if step == REVIEW or not is_answered(draft, step):
             return step
     return REVIEW
 

@@ -1,15 +1,23 @@
 """Per-person conversation state in Redis with message dedupe, in at most two round trips per
 inbound message: `ConversationStore.claim` (dedupe + load) and `ConversationStore.commit`
 (versioned save + cached reply).
+
+The store takes and returns `flows.state.State`; how a state is written (JSON, the same shape
+since the first release, so drafts saved by any earlier version still load) and under which keys
+is its own business, as in aiogram's FSM storage.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, assert_never
 
 import redis.asyncio as aioredis
 
+from flows.state import ConfirmArchive, ConfirmFigures, ConfirmRestart, Draft, Pending, State
 from storage.redis_keys import PREFIX, hash_tag
 
 # Stored under the message key while the first delivery is processed. The NUL byte keeps it
@@ -99,9 +107,9 @@ class Claim:
     """Outcome of `ConversationStore.claim`."""
 
     duplicate: bool  # another delivery of this message got there first
-    reply: bytes | None  # the cached reply, once that first delivery has committed
+    reply: str | None  # the cached reply once that delivery committed (None: it had none)
     pending: bool  # the first delivery is still being processed
-    state: bytes | None
+    state: State
     version: int  # 0 when there is no state
 
 
@@ -133,15 +141,17 @@ class ConversationStore:
         claimed, cached, version, state = await self._claim(keys=keys,
                                                             args=[PENDING, pending_ttl])
         if claimed:
-            return Claim(False, None, False, state, _version(version))
+            return Claim(False, None, False, decode_state(state), _version(version))
         pending = cached == PENDING
-        return Claim(True, None if pending else cached, pending, state, _version(version))
+        return Claim(True, None if pending else _decode_reply(cached), pending,
+                     decode_state(state), _version(version))
 
     async def wait_reply(
         self, person: str, dedupe_id: str, *, timeout: float, interval: float = 0.025
-    ) -> bytes | None:
-        """Poll for the reply of a message another delivery is processing. None on timeout, or
-        when the pending marker vanished (released after a failure, or expired).
+    ) -> str | None:
+        """Poll for the reply of a message another delivery is processing. None on timeout, when
+        the pending marker vanished (released after a failure, or expired), or when that
+        delivery had no reply.
         """
         msg_key = self.keys.message(person, dedupe_id)
         loop = asyncio.get_running_loop()
@@ -151,7 +161,7 @@ class ConversationStore:
             if value is None:
                 return None
             if value != PENDING:
-                return value
+                return _decode_reply(value)
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return None
@@ -163,34 +173,34 @@ class ConversationStore:
         dedupe_id: str,
         *,
         expected_version: int,
-        state: bytes | None,
-        reply: bytes,
+        state: State,
+        reply: str | None,
         state_ttl: int = DEFAULT_STATE_TTL,
         reply_ttl: int = DEFAULT_REPLY_TTL,
     ) -> int | None:
-        """Save `state` (None deletes it) if the stored version is still `expected_version`, and
-        cache `reply` under the message id, in one round trip.
+        """Save `state` (an empty one deletes the key) if the stored version is still
+        `expected_version`, and cache `reply` (None: no reply) under the message id, in one
+        round trip.
 
         Returns the new version (0 after a delete), or None on a version conflict, in which case
         nothing was written: reload, re-run the step, commit again. If the message already has
         a cached reply, nothing is written and the current version is returned.
         """
         keys = [self.keys.state(person), self.keys.message(person, dedupe_id)]
-        return await self._run_commit(keys, expected_version, state, state_ttl, reply, reply_ttl)
+        encoded = b"" if reply is None else reply.encode("utf-8")
+        return await self._run_commit(keys, expected_version, state, state_ttl, encoded,
+                                      reply_ttl)
 
-    async def load(self, person: str) -> tuple[bytes | None, int]:
-        """Return ``(state, version)``; ``(None, 0)`` when there is no state. One round trip."""
-        version, state = await self.redis.hmget(self.keys.state(person), "v", "s")
-        return state, _version(version)
-
-    async def reload(self, person: str) -> tuple[bytes | None, int]:
-        """`load`, for the retry-after-conflict path of a message."""
-        return await self.load(person)
+    async def load(self, person: str) -> tuple[State, int]:
+        """Return ``(state, version)``; an empty state and 0 when there is none. One round
+        trip."""
+        version, state = await self.redis.hmget(self.keys.state(person), ["v", "s"])
+        return decode_state(state), _version(version)
 
     async def save(
         self,
         person: str,
-        state: bytes | None,
+        state: State,
         expected_version: int,
         *,
         state_ttl: int = DEFAULT_STATE_TTL,
@@ -210,7 +220,7 @@ class ConversationStore:
         self,
         keys: list[str],
         expected_version: int,
-        state: bytes | None,
+        state: State,
         state_ttl: int,
         reply: bytes,
         reply_ttl: int,
@@ -219,10 +229,11 @@ class ConversationStore:
             raise ValueError(f"expected_version must be >= 0, got {expected_version}")
         if state_ttl <= 0 or (len(keys) == 2 and reply_ttl <= 0):
             raise ValueError("TTLs must be positive")  # EXPIRE 0 would delete the key
+        stored = None if state.is_empty() else encode_state(state)
         args = [
             expected_version,
-            b"0" if state is None else b"1",
-            state or b"",
+            b"0" if stored is None else b"1",
+            stored or b"",
             state_ttl,
             reply,
             reply_ttl,
@@ -234,3 +245,74 @@ class ConversationStore:
 
 def _version(raw: bytes | None) -> int:
     return 0 if raw is None else int(raw)
+
+
+def _decode_reply(raw: bytes) -> str | None:
+    return raw.decode("utf-8") if raw else None
+
+
+# --- the state as stored ------------------------------------------------------------------------
+
+def encode_state(state: State) -> bytes:
+    """The state as compact JSON (see `decode_state`)."""
+    return json.dumps(_state_data(state), ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
+
+
+def decode_state(raw: bytes | None) -> State:
+    """The state `encode_state` wrote (an empty state for None)."""
+    return _state_from(json.loads(raw) if raw else None)
+
+
+def _state_data(state: State) -> dict[str, Any]:
+    draft = state.draft
+    return {
+        "draft": None if draft is None else {
+            "id": draft.id, "set_id": draft.set_id, "started_at": draft.started_at,
+            "updated_at": draft.updated_at, "step": draft.step, "profile": draft.profile,
+            "answers": draft.answers, "figures": draft.figures, "return_to": draft.return_to,
+            "pending": None if draft.pending is None else _pending_data(draft.pending)},
+        "pages": state.pages,
+        "last_active": state.last_active,
+        "roster_next": None if state.roster_next is None else list(state.roster_next),
+    }
+
+
+def _state_from(data: Mapping[str, Any] | None) -> State:
+    if not data:
+        return State()
+    raw = data.get("draft")
+    draft = None if raw is None else Draft(
+        id=raw["id"], set_id=raw["set_id"], started_at=raw["started_at"],
+        updated_at=raw["updated_at"], step=raw["step"], profile=dict(raw["profile"]),
+        answers=dict(raw["answers"]), figures=dict(raw["figures"]), return_to=raw["return_to"],
+        pending=None if raw["pending"] is None else _pending_from(raw["pending"]))
+    roster_next = data.get("roster_next")
+    return State(draft=draft, pages=list(data.get("pages", [])),
+                 last_active=int(data.get("last_active", 0)),
+                 roster_next=None if not roster_next else (str(roster_next[0]),
+                                                           int(roster_next[1])))
+
+
+def _pending_data(pending: Pending) -> dict[str, Any]:
+    # A "kind" field: the shape drafts have been stored in since confirmations began.
+    match pending:
+        case ConfirmArchive(profile=profile):
+            return {"kind": "archive", "profile": dict(profile)}
+        case ConfirmRestart():
+            return {"kind": "restart"}
+        case ConfirmFigures(code=code, key=key, figures=figures):
+            return {"kind": "figures", "code": code, "key": key, "figures": dict(figures)}
+        case _:
+            assert_never(pending)
+
+
+def _pending_from(data: Mapping[str, Any]) -> Pending:
+    kind = data["kind"]
+    if kind == "archive":
+        return ConfirmArchive(dict(data["profile"]))
+    if kind == "restart":
+        return ConfirmRestart()
+    if kind == "figures":
+        return ConfirmFigures(data["code"], data["key"], dict(data["figures"]))
+    raise ValueError(f"unknown confirmation {kind!r} in a stored draft")

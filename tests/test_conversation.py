@@ -4,7 +4,7 @@ A `Person` plays an owner: sends texts, menu clicks and events with fixed times 
 and performs the machine's requests against `FakeArchive`, an in-memory stand-in for what the
 shell's archive would answer. Every step is checked the same way (`_checked`): the input state is
 not touched, the outcome is deterministic, every reply and kept page fits WeChat's 2048 bytes,
-and the state survives `dump_state` -> JSON -> `load_state` unchanged.
+and the state survives the store's encoding (`encode_state` -> `decode_state`) unchanged.
 """
 
 from __future__ import annotations
@@ -23,18 +23,24 @@ from bot.translations import translator
 from flows.answers import check_answers
 from flows.commands import KEYWORDS, MENU_KEYS, Command, Parsed, parse_command
 from flows.commissioners import AreaProgress, NudgeReport, RosterEntry, RosterPage
-from flows.conversation import (
+from flows.conversation import handle, resume
+from flows.events import (
     ArchiveFound,
     BindCommissioner,
     Completion,
+    Followed,
     Inbound,
     ListNotices,
     LoadResults,
     LoadRoster,
     LoadScopeProgress,
     LookupArchive,
+    MenuClick,
+    Message,
     NoticesListed,
+    NotText,
     NudgeEnterprises,
+    OtherEvent,
     Outcome,
     Request,
     RequestFailed,
@@ -45,28 +51,29 @@ from flows.conversation import (
     Submit,
     Submitted,
     SubscriptionSet,
+    Text,
+    Unfollowed,
     WithdrawDone,
     WithdrawFrom,
-    handle,
-    resume,
 )
 from flows.indicators import DEFAULT_SET_ID, builtin_sets, decode, parse_indicator_set
 from flows.messages import questionnaire
 from flows.notices import NoticeItem
-from flows.profile import builtin_reference, credit_code_check_char
+from flows.profile import PROFILE_FIELDS, builtin_reference, credit_code_check_char
 from flows.results import assessment_data
 from flows.scoring import assess
 from flows.state import (
-    PROFILE_STEPS,
     REVIEW,
+    ConfirmArchive,
+    ConfirmFigures,
+    ConfirmRestart,
     Context,
     Draft,
     PastResult,
+    Pending,
     State,
-    dump_state,
-    load_state,
-    steps,
 )
+from storage.conversations import decode_state, encode_state
 
 CTX = Context(sets=builtin_sets(), default_set=DEFAULT_SET_ID, reference=builtin_reference(),
               tr=translator("zh_CN"))
@@ -75,6 +82,11 @@ LIMIT = 2048  # WeChat's passive text reply, in UTF-8 bytes
 NOW = 1_730_000_000  # 2024-10-27 11:33 China time
 DATE = "2024-10-27"
 MORE_HINT = "（回复「更多」查看后续内容）"
+
+
+def event(name: str) -> Message:
+    """What the shell makes of a WeChat event (bot.chat.responder)."""
+    return {"subscribe": Followed(), "unsubscribe": Unfollowed()}.get(name, OtherEvent(name))
 
 
 def credit_code(serial: int) -> str:
@@ -106,10 +118,7 @@ BETTER_ANSWERS = ["B C D", "E", "E", "BCDEFGHI", "D", "BCD", "BCD", "E", "BCDE",
 # --- the checks every step gets ---------------------------------------------------------------
 
 def _roundtrip(state: State) -> None:
-    data = dump_state(state)
-    stored = json.loads(json.dumps(data, ensure_ascii=False))
-    assert stored == data, "dump_state must be plain JSON (no tuples, Decimals, …)"
-    assert dump_state(load_state(stored)) == data
+    assert decode_state(encode_state(state)) == state
 
 
 def _checked(outcome: Outcome) -> Outcome:
@@ -123,17 +132,17 @@ def _checked(outcome: Outcome) -> Outcome:
 
 
 def _handle(ctx: Context, state: State, inbound: Inbound) -> Outcome:
-    before = copy.deepcopy(dump_state(state))
+    before = copy.deepcopy(state)
     outcome = handle(ctx, state, inbound)
-    assert dump_state(state) == before, "handle changed its input state"
+    assert state == before, "handle changed its input state"
     assert handle(ctx, state, inbound) == outcome, "handle is not deterministic"
     return _checked(outcome)
 
 
 def _resume(ctx: Context, state: State, completion: Completion) -> Outcome:
-    before = copy.deepcopy(dump_state(state))
+    before = copy.deepcopy(state)
     outcome = resume(ctx, state, completion)
-    assert dump_state(state) == before, "resume changed its input state"
+    assert state == before, "resume changed its input state"
     assert resume(ctx, state, completion) == outcome, "resume is not deterministic"
     return _checked(outcome)
 
@@ -192,10 +201,10 @@ class Person:
         self.requests: list[Request] = []
         self.replies: list[str | None] = []
 
-    def inbound(self, **fields: Any) -> Inbound:
+    def inbound(self, message: Message) -> Inbound:
         self.now += 60
         self.serial += 1
-        return Inbound(now=self.now, new_id=f"draft-{self.serial}", **fields)
+        return Inbound(message, now=self.now, new_id=f"draft-{self.serial}")
 
     def act(self, inbound: Inbound) -> str | None:
         """Handle `inbound` and perform every request it leads to against the archive."""
@@ -208,24 +217,24 @@ class Person:
         return outcome.reply
 
     def say(self, text: str) -> str:
-        reply = self.act(self.inbound(kind="text", text=text))
+        reply = self.act(self.inbound(Text(text)))
         assert reply is not None
         return reply
 
     def click(self, key: str) -> str | None:
-        return self.act(self.inbound(kind="event", event="click", event_key=key))
+        return self.act(self.inbound(MenuClick(key)))
 
     def event(self, name: str) -> str | None:
-        return self.act(self.inbound(kind="event", event=name))
+        return self.act(self.inbound(event(name)))
 
     def send(self, msg_type: str) -> str:
-        reply = self.act(self.inbound(kind="other", msg_type=msg_type))
+        reply = self.act(self.inbound(NotText(msg_type)))
         assert reply is not None
         return reply
 
     def request(self, text: str) -> Request:
         """Send `text` and return the request it makes, not performed (see `complete`)."""
-        outcome = _handle(self.ctx, self.state, self.inbound(kind="text", text=text))
+        outcome = _handle(self.ctx, self.state, self.inbound(Text(text)))
         assert outcome.reply is None and outcome.request is not None, outcome
         self.state = outcome.state
         return outcome.request
@@ -243,26 +252,25 @@ class Person:
 
     def snapshot(self) -> dict[str, Any]:
         """The state as stored, but for the time of the last message (which every message sets)."""
-        data = copy.deepcopy(dump_state(self.state))
+        data = json.loads(encode_state(self.state))
         del data["last_active"]
         return data
 
     def prompt(self) -> str:
         """The current step asked in full, as the machine words it."""
         draft = self.draft
-        return questionnaire.prompt(self.ctx, draft, steps(self.ctx.iset(draft), draft,
-                                                      self.ctx.reference))
+        return questionnaire.prompt(self.ctx, draft)
 
 
 def state_at(step: str, *, answers: Mapping[str, Any] | None = None,
-             figures: Mapping[str, str] | None = None, pending: dict[str, Any] | None = None,
+             figures: Mapping[str, str] | None = None, pending: Pending | None = None,
              profile: Mapping[str, Any] | None = None) -> State:
     """A draft at `step`: the profile up to it (all of it past the profile) and, by default,
     every question before it answered as EXPECTED_ANSWERS."""
     if profile is None:
         profile = ({k: v for k, v in PROFILE.items()
-                    if PROFILE_STEPS.index(k) < PROFILE_STEPS.index(step)}
-                   if step in PROFILE_STEPS else PROFILE)
+                    if PROFILE_FIELDS.index(k) < PROFILE_FIELDS.index(step)}
+                   if step in PROFILE_FIELDS else PROFILE)
     if answers is None:
         codes = (ISET.codes if step == REVIEW else
                  ISET.codes[:ISET.codes.index(step)] if step in ISET.codes else ())
@@ -484,7 +492,7 @@ def test_restart_asks_first_and_cancel_keeps_everything() -> None:
     before = p.snapshot()
     assert p.say("重新开始") == ("确定重新开始吗？已答的 2 道题和企业信息将被清空。回复「确认」"
                                  "重新开始，回复「取消」保留。")
-    assert p.draft.pending == {"kind": "restart"}
+    assert p.draft.pending == ConfirmRestart()
     # an answer does not sneak past the question
     asked = p.snapshot()
     assert p.say("B").startswith("确定重新开始吗？")
@@ -552,13 +560,10 @@ def test_every_menu_key_is_known() -> None:
 @pytest.mark.parametrize("key", sorted(WORD_OF_MENU_KEY))
 @pytest.mark.parametrize("state", [State(), state_at("B4")], ids=["no draft", "draft"])
 def test_a_menu_click_does_what_its_keyword_does(key: str, state: State) -> None:
-    clicked = _handle(CTX, state, Inbound(kind="event", now=NOW, new_id="d", event="click",
-                                          event_key=key))
-    typed = _handle(CTX, state, Inbound(kind="text", now=NOW, new_id="d",
-                                        text=WORD_OF_MENU_KEY[key]))
+    clicked = _handle(CTX, state, Inbound(MenuClick(key), now=NOW, new_id="d"))
+    typed = _handle(CTX, state, Inbound(Text(WORD_OF_MENU_KEY[key]), now=NOW, new_id="d"))
     assert clicked == typed
-    upper = _handle(CTX, state, Inbound(kind="event", now=NOW, new_id="d", event="click",
-                                        event_key=key.upper()))
+    upper = _handle(CTX, state, Inbound(MenuClick(key.upper()), now=NOW, new_id="d"))
     assert upper == clicked
 
 
@@ -593,7 +598,7 @@ def test_subscribe_and_unsubscribe() -> None:
 
 
 def test_subscription_that_could_not_be_recorded_still_welcomes() -> None:
-    outcome = _handle(CTX, State(), Inbound(kind="event", now=NOW, event="subscribe"))
+    outcome = _handle(CTX, State(), Inbound(Followed(), now=NOW))
     assert (outcome.reply, outcome.request) == (None, SetSubscription(True))
     welcome = _resume(CTX, outcome.state, RequestFailed(SetSubscription(True)))
     assert welcome.reply is not None and welcome.reply.startswith("欢迎关注！")
@@ -602,10 +607,10 @@ def test_subscription_that_could_not_be_recorded_still_welcomes() -> None:
     assert (silent.reply, silent.request) == (None, None)
 
 
-@pytest.mark.parametrize("event", ["view", "scan", "location", "templatesendjobfinish"])
-def test_other_events_need_no_answer(event: str) -> None:
+@pytest.mark.parametrize("name", ["view", "scan", "location", "templatesendjobfinish"])
+def test_other_events_need_no_answer(name: str) -> None:
     state = state_at("B4")
-    outcome = _handle(CTX, state, Inbound(kind="event", now=NOW, event=event))
+    outcome = _handle(CTX, state, Inbound(event(name), now=NOW))
     assert (outcome.reply, outcome.request) == (None, None)
     assert outcome.state.draft == state.draft
 
@@ -741,10 +746,10 @@ def test_invalid_input_never_raises_anywhere() -> None:
     """Odd input at every step of the questionnaire: explained, never an exception."""
     odd = ["", " ", "\n", "᧚", "9" * 5000, "-", "/", "//1", "１/０", "B" * 3000, "\x00", "🙂" * 900,
            "修改", "A/B", "1e9/1", "NaN", "-0/1", "3 级"]
-    for step in [*PROFILE_STEPS, *ISET.codes, REVIEW]:
+    for step in [*PROFILE_FIELDS, *ISET.codes, REVIEW]:
         for text in odd:
             p = Person(state_at(step))
-            p.act(p.inbound(kind="text", text=text))
+            p.act(p.inbound(Text(text)))
 
 
 @pytest.mark.parametrize(("text", "city"), [
@@ -842,7 +847,7 @@ def test_archive_found_and_reused() -> None:
     reply = p.say(CODE)
     assert reply == ("该信用代码已有企业档案：济南鲁信机械有限公司，济南市历下区，员工 120 人。"
                      "回复「确认」沿用，回复「取消」重新填写。")
-    assert p.draft.pending == {"kind": "archive", "profile": ARCHIVED}
+    assert p.draft.pending == ConfirmArchive(ARCHIVED)
     assert p.draft.step == "credit_code"
     reply = p.say("确认")
     assert reply == "已沿用档案中的企业信息。\n\n" + p.prompt()
@@ -1021,7 +1026,7 @@ def test_figures_are_computed_then_confirmed(code: str, text: str, key: str,
                            for name in question.derivation.inputs]
     assert lines[-2] == result
     assert lines[-1] == "回复「确认」采用该答案，「取消」放弃，或直接回复选项字母。"
-    assert p.draft.pending == {"kind": "figures", "code": code, "key": key, "figures": figures}
+    assert p.draft.pending == ConfirmFigures(code, key, figures)
     assert (p.draft.answers, p.draft.figures, p.draft.step) == (answers, {}, code)
     reply = p.say("确认")
     assert p.draft.answers == {**answers, code: key}
@@ -1090,7 +1095,8 @@ def test_known_figures_are_reused_by_the_next_question() -> None:
     assert reply.splitlines()[1:4] == ["实现联网的生产设备数量（台）: 30",
                                        "生产设备数量（台）: 120", "计算结果：25% → C. (20%,40%]"]
     pending = p.draft.pending
-    assert pending is not None and pending["figures"] == {"networked_equipment": "30"}
+    assert isinstance(pending, ConfirmFigures)
+    assert pending.figures == {"networked_equipment": "30"}
     p.say("确认")
     assert p.draft.answers["B3"] == "C"
     assert p.draft.figures == {"digital_equipment": "45", "production_equipment_total": "120",
@@ -1420,11 +1426,11 @@ def test_a_meandering_owner_is_checked_at_every_step() -> None:
 
 
 def test_state_without_anything_stored() -> None:
-    assert load_state(None) == State()
-    assert load_state({}) == State()
+    assert decode_state(None) == State()
+    assert decode_state(b"{}") == State()
     _roundtrip(State())
     _roundtrip(state_at(REVIEW, figures={"digital_equipment": "45"},
-                        pending={"kind": "restart"}))
+                        pending=ConfirmRestart()))
 
 
 # --- notices and sign-ups ---------------------------------------------------------------------
@@ -1442,9 +1448,9 @@ ITEM = NoticeItem(id=7, kind="training", title="提升培训", starts_at=1796864
 def test_notice_commands_ask_the_shell_and_leave_the_draft(text: str,
                                                           request_made: Request) -> None:
     state = state_at("B4")
-    outcome = _handle(CTX, state, Inbound(kind="text", now=NOW, text=text))
+    outcome = _handle(CTX, state, Inbound(Text(text), now=NOW))
     assert outcome.request == request_made and outcome.reply is None
-    assert dump_state(outcome.state)["draft"] == dump_state(state)["draft"]
+    assert outcome.state.draft == state.draft
 
 
 def test_what_sign_ups_come_to_is_said_plainly() -> None:
@@ -1494,17 +1500,17 @@ def test_what_sign_ups_come_to_is_said_plainly() -> None:
 def test_commissioner_commands_ask_the_shell(text: str, commissioner: bool,
                                              request_made: Request) -> None:
     state = state_at("B4")
-    outcome = _handle(CTX, state, Inbound(kind="text", now=NOW, text=text,
+    outcome = _handle(CTX, state, Inbound(Text(text), now=NOW,
                                           commissioner=commissioner))
     assert outcome.request == request_made
-    assert dump_state(outcome.state)["draft"] == dump_state(state)["draft"]
+    assert outcome.state.draft == state.draft
 
 
 def test_commissioner_commands_of_others_get_a_clear_answer() -> None:
     state = state_at("B4")
 
     def say(text: str, commissioner: bool = False) -> str:
-        outcome = _handle(CTX, state, Inbound(kind="text", now=NOW, text=text,
+        outcome = _handle(CTX, state, Inbound(Text(text), now=NOW,
                                               commissioner=commissioner))
         assert outcome.request is None and outcome.reply is not None
         return outcome.reply
@@ -1523,13 +1529,13 @@ def test_commissioner_commands_of_others_get_a_clear_answer() -> None:
     assert page.reply == ("进行中：共 250 家企业\n1. 甲公司（历下区）9137… 12/31 · 2026-11-30\n"
                           "回复「下一页」查看第 2–201 家（共 250 家）。")
     # 下一页 loads the next part, numbered on; the last part offers no more.
-    more = _handle(CTX, page.state, Inbound(kind="text", now=NOW, text="下一页",
+    more = _handle(CTX, page.state, Inbound(Text("下一页"), now=NOW,
                                             commissioner=True))
     assert more.request == LoadRoster("in_progress", 1)
     last = _resume(CTX, more.state, RosterPage("in_progress", (
         RosterEntry("乙公司", "9137…", "历下区", ""),), total=2, offset=1))
     assert last.reply == "进行中：共 2 家企业\n2. 乙公司（历下区）9137…"
-    done = _handle(CTX, last.state, Inbound(kind="text", now=NOW, text="下一页",
+    done = _handle(CTX, last.state, Inbound(Text("下一页"), now=NOW,
                                             commissioner=True))
     assert done.request is None and done.reply == "没有更多内容了。"
     nudged = _resume(CTX, state, NudgeReport(3, 4, 2, 1, 0))

@@ -18,11 +18,14 @@ from redis.asyncio.connection import AbstractConnection
 from redis.crc import key_slot
 
 from bot.config import Settings
+from flows.state import ConfirmArchive, ConfirmFigures, ConfirmRestart, Draft, Pending, State
 from storage.conversations import (
     DEFAULT_STATE_TTL,
     PENDING,
     ConversationKeys,
     ConversationStore,
+    decode_state,
+    encode_state,
 )
 from storage.redis_server import (
     RedisStartError,
@@ -60,10 +63,14 @@ def round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[RoundTrips]:
     yield counter
 
 
-def append(state: bytes | None, item: str) -> bytes:
-    """A stand-in for a flow step: append `item` to a JSON list."""
-    items = json.loads(state) if state is not None else []
-    return json.dumps([*items, item]).encode()
+def st(text: str) -> State:
+    """A small state that is not empty (its one page is `text`)."""
+    return State(pages=[text])
+
+
+def append(state: State, item: str) -> State:
+    """A stand-in for a flow step: append `item` to the state's pages."""
+    return State(pages=[*state.pages, item])
 
 
 # --- claim / commit / dedupe ---
@@ -72,23 +79,23 @@ def append(state: bytes | None, item: str) -> bytes:
 async def test_claim_fresh_message(store: ConversationStore) -> None:
     claim = await store.claim(PERSON, "m1")
     assert (claim.duplicate, claim.pending, claim.reply) == (False, False, None)
-    assert (claim.state, claim.version) == (None, 0)
+    assert (claim.state, claim.version) == (State(), 0)
     assert await store.redis.get(store.keys.message(PERSON, "m1")) == PENDING
 
 
 async def test_commit_then_duplicate_gets_cached_reply(store: ConversationStore) -> None:
     await store.claim(PERSON, "m1")
     version = await store.commit(
-        PERSON, "m1", expected_version=0, state=b'["a"]', reply=b"<xml>hi</xml>"
+        PERSON, "m1", expected_version=0, state=st("a"), reply="<xml>hi</xml>"
     )
     assert version == 1
 
     again = await store.claim(PERSON, "m1")
-    assert (again.duplicate, again.pending, again.reply) == (True, False, b"<xml>hi</xml>")
-    assert (again.state, again.version) == (b'["a"]', 1)
+    assert (again.duplicate, again.pending, again.reply) == (True, False, "<xml>hi</xml>")
+    assert (again.state, again.version) == (st("a"), 1)
 
     nxt = await store.claim(PERSON, "m2")
-    assert (nxt.duplicate, nxt.state, nxt.version) == (False, b'["a"]', 1)
+    assert (nxt.duplicate, nxt.state, nxt.version) == (False, st("a"), 1)
 
 
 async def test_claim_while_pending_then_wait_reply(store: ConversationStore) -> None:
@@ -98,11 +105,11 @@ async def test_claim_while_pending_then_wait_reply(store: ConversationStore) -> 
 
     async def finish_first_delivery() -> None:
         await asyncio.sleep(0.1)
-        await store.commit(PERSON, "m1", expected_version=0, state=b"s", reply=b"answer")
+        await store.commit(PERSON, "m1", expected_version=0, state=st("s"), reply="answer")
 
     waiter = asyncio.create_task(store.wait_reply(PERSON, "m1", timeout=2))
     await finish_first_delivery()
-    assert await waiter == b"answer"
+    assert await waiter == "answer"
 
 
 async def test_wait_reply_times_out_or_sees_marker_vanish(store: ConversationStore) -> None:
@@ -132,30 +139,29 @@ async def test_concurrent_messages_one_wins_then_retry_merges(store: Conversatio
         await both_loaded.wait()  # both steps run on the same (empty) state
         state, version = claim.state, claim.version
         result = await store.commit(
-            PERSON, dedupe_id, expected_version=version, state=append(state, item), reply=b"ok"
+            PERSON, dedupe_id, expected_version=version, state=append(state, item), reply="ok"
         )
         first_commit[dedupe_id] = result
         while result is None:
-            state, version = await store.reload(PERSON)
+            state, version = await store.load(PERSON)
             result = await store.commit(
-                PERSON, dedupe_id, expected_version=version, state=append(state, item), reply=b"ok"
+                PERSON, dedupe_id, expected_version=version, state=append(state, item), reply="ok"
             )
 
     await asyncio.gather(handle("m1", "a"), handle("m2", "b"))
 
     assert sorted(first_commit.values(), key=str) == [1, None]
     state, version = await store.load(PERSON)
-    assert state is not None
-    assert sorted(json.loads(state)) == ["a", "b"]
+    assert sorted(state.pages) == ["a", "b"]
     assert version == 2
 
 
 async def test_conflict_writes_nothing(store: ConversationStore) -> None:
     await store.claim(PERSON, "m1")
-    await store.commit(PERSON, "m1", expected_version=0, state=b"one", reply=b"r1")
+    await store.commit(PERSON, "m1", expected_version=0, state=st("one"), reply="r1")
     await store.claim(PERSON, "m2")
-    assert await store.commit(PERSON, "m2", expected_version=0, state=b"two", reply=b"r2") is None
-    assert await store.load(PERSON) == (b"one", 1)
+    assert await store.commit(PERSON, "m2", expected_version=0, state=st("two"), reply="r2") is None
+    assert await store.load(PERSON) == (st("one"), 1)
     # The message stays claimed (pending) so the caller can reload and commit it.
     assert await store.redis.get(store.keys.message(PERSON, "m2")) == PENDING
 
@@ -165,23 +171,23 @@ async def test_repeated_commit_of_one_message_is_not_applied_twice(
 ) -> None:
     # redis-py re-sends a command after a dropped connection; the second copy must be a no-op.
     await store.claim(PERSON, "m1")
-    first = await store.commit(PERSON, "m1", expected_version=0, state=b"s1", reply=b"r1")
-    second = await store.commit(PERSON, "m1", expected_version=0, state=b"s1", reply=b"r1")
+    first = await store.commit(PERSON, "m1", expected_version=0, state=st("s1"), reply="r1")
+    second = await store.commit(PERSON, "m1", expected_version=0, state=st("s1"), reply="r1")
     assert first == second == 1
-    assert await store.load(PERSON) == (b"s1", 1)
+    assert await store.load(PERSON) == (st("s1"), 1)
 
 
 async def test_commit_with_no_state_deletes_it(store: ConversationStore) -> None:
     await store.claim(PERSON, "m1")
-    await store.commit(PERSON, "m1", expected_version=0, state=b"draft", reply=b"r1")
+    await store.commit(PERSON, "m1", expected_version=0, state=st("draft"), reply="r1")
     await store.claim(PERSON, "m2")
-    assert await store.commit(PERSON, "m2", expected_version=1, state=None, reply=b"bye") == 0
+    assert await store.commit(PERSON, "m2", expected_version=1, state=State(), reply="bye") == 0
     assert await store.redis.exists(store.keys.state(PERSON)) == 0
 
     claim = await store.claim(PERSON, "m3")
-    assert (claim.state, claim.version) == (None, 0)
-    assert (await store.claim(PERSON, "m2")).reply == b"bye"
-    assert await store.commit(PERSON, "m3", expected_version=0, state=b"new", reply=b"r3") == 1
+    assert (claim.state, claim.version) == (State(), 0)
+    assert (await store.claim(PERSON, "m2")).reply == "bye"
+    assert await store.commit(PERSON, "m3", expected_version=0, state=st("new"), reply="r3") == 1
 
 
 # --- TTLs ---
@@ -193,19 +199,19 @@ async def test_ttls(store: ConversationStore) -> None:
     await store.claim(PERSON, "m1", pending_ttl=30)
     assert 0 < await redis.ttl(store.keys.message(PERSON, "m1")) <= 30
 
-    await store.commit(PERSON, "m1", expected_version=0, state=b"s", reply=b"r")
+    await store.commit(PERSON, "m1", expected_version=0, state=st("s"), reply="r")
     assert DEFAULT_STATE_TTL == 30 * DAY
     assert 30 * DAY - 10 <= await redis.ttl(state_key) <= 30 * DAY
     assert 3600 - 10 <= await redis.ttl(store.keys.message(PERSON, "m1")) <= 3600
 
     await redis.expire(state_key, 100)  # as if the draft had sat untouched for ~30 days
     await store.claim(PERSON, "m2")
-    await store.commit(PERSON, "m2", expected_version=1, state=b"s2", reply=b"r")
+    await store.commit(PERSON, "m2", expected_version=1, state=st("s2"), reply="r")
     assert 30 * DAY - 10 <= await redis.ttl(state_key) <= 30 * DAY
 
     await store.claim(PERSON, "m3")
     await store.commit(
-        PERSON, "m3", expected_version=2, state=b"s3", reply=b"r", state_ttl=500, reply_ttl=60
+        PERSON, "m3", expected_version=2, state=st("s3"), reply="r", state_ttl=500, reply_ttl=60
     )
     assert 490 <= await redis.ttl(state_key) <= 500
     assert 50 <= await redis.ttl(store.keys.message(PERSON, "m3")) <= 60
@@ -213,9 +219,9 @@ async def test_ttls(store: ConversationStore) -> None:
 
 async def test_non_positive_ttl_is_rejected(store: ConversationStore) -> None:
     with pytest.raises(ValueError):
-        await store.commit(PERSON, "m1", expected_version=0, state=b"s", reply=b"r", reply_ttl=0)
+        await store.commit(PERSON, "m1", expected_version=0, state=st("s"), reply="r", reply_ttl=0)
     with pytest.raises(ValueError):
-        await store.save(PERSON, b"s", 0, state_ttl=0)
+        await store.save(PERSON, st("s"), 0, state_ttl=0)
 
 
 # --- release ---
@@ -226,9 +232,9 @@ async def test_release_only_deletes_a_pending_marker(store: ConversationStore) -
     assert await store.release(PERSON, "m1") is True
     assert not (await store.claim(PERSON, "m1")).duplicate  # WeChat's retry is processed afresh
 
-    await store.commit(PERSON, "m1", expected_version=0, state=b"s", reply=b"r")
+    await store.commit(PERSON, "m1", expected_version=0, state=st("s"), reply="r")
     assert await store.release(PERSON, "m1") is False
-    assert (await store.claim(PERSON, "m1")).reply == b"r"
+    assert (await store.claim(PERSON, "m1")).reply == "r"
     assert await store.release(PERSON, "unknown") is False
 
 
@@ -236,14 +242,14 @@ async def test_release_only_deletes_a_pending_marker(store: ConversationStore) -
 
 
 async def test_load_and_save(store: ConversationStore) -> None:
-    assert await store.load(PERSON) == (None, 0)
-    assert await store.save(PERSON, b"x", 0) == 1
-    assert await store.save(PERSON, b"y", 0) is None
-    assert await store.load(PERSON) == (b"x", 1)
-    assert await store.save(PERSON, b"y", 1) == 2
+    assert await store.load(PERSON) == (State(), 0)
+    assert await store.save(PERSON, st("x"), 0) == 1
+    assert await store.save(PERSON, st("y"), 0) is None
+    assert await store.load(PERSON) == (st("x"), 1)
+    assert await store.save(PERSON, st("y"), 1) == 2
     assert 30 * DAY - 10 <= await store.redis.ttl(store.keys.state(PERSON)) <= 30 * DAY
-    assert await store.save(PERSON, None, 2) == 0
-    assert await store.load(PERSON) == (None, 0)
+    assert await store.save(PERSON, State(), 2) == 0
+    assert await store.load(PERSON) == (State(), 0)
     assert await store.redis.keys("*") == []  # no message key is written
 
 
@@ -281,7 +287,7 @@ async def test_stored_keys_share_one_slot(store: ConversationStore) -> None:
     for dedupe_id in ("m1", "m2"):
         claim = await store.claim(PERSON, dedupe_id)
         await store.commit(
-            PERSON, dedupe_id, expected_version=claim.version, state=b"s", reply=b"r"
+            PERSON, dedupe_id, expected_version=claim.version, state=st("s"), reply="r"
         )
     stored = await store.redis.keys("*")
     assert len(stored) == 3
@@ -300,16 +306,16 @@ async def test_round_trips(store: ConversationStore, round_trips: RoundTrips) ->
     assert round_trips.count == 1
 
     round_trips.count = 0
-    await store.commit(PERSON, "m1", expected_version=claim.version, state=b"s", reply=b"r")
+    await store.commit(PERSON, "m1", expected_version=claim.version, state=st("s"), reply="r")
     assert round_trips.count == 1
 
     round_trips.count = 0
     dup = await store.claim(PERSON, "m1")
-    assert dup.reply == b"r"
+    assert dup.reply == "r"
     assert round_trips.count == 1
 
     round_trips.count = 0
-    await store.reload(PERSON)
+    await store.load(PERSON)
     assert round_trips.count == 1
 
     round_trips.count = 0
@@ -322,7 +328,7 @@ async def test_commit_survives_a_flushed_script_cache(store: ConversationStore) 
     # After a Redis restart EVALSHA answers NOSCRIPT; redis-py loads the script and retries.
     await store.redis.script_flush()
     await store.claim(PERSON, "m1")
-    assert await store.commit(PERSON, "m1", expected_version=0, state=b"s", reply=b"r") == 1
+    assert await store.commit(PERSON, "m1", expected_version=0, state=st("s"), reply="r") == 1
 
 
 # --- open_redis ---
@@ -340,7 +346,7 @@ async def test_embedded_server_keeps_data_across_restart(tmp_path: Path) -> None
     client, close = await open_redis(settings(tmp_path))
     store = ConversationStore(client)
     await store.claim(PERSON, "m1")
-    await store.commit(PERSON, "m1", expected_version=0, state=b"draft", reply=b"r")
+    await store.commit(PERSON, "m1", expected_version=0, state=st("draft"), reply="r")
     pid = (await client.info("server"))["process_id"]
     await close()
 
@@ -351,7 +357,7 @@ async def test_embedded_server_keeps_data_across_restart(tmp_path: Path) -> None
 
     async with redis_connection(settings(tmp_path)) as client:
         assert (await client.info("server"))["process_id"] != pid
-        assert await ConversationStore(client).load(PERSON) == (b"draft", 1)
+        assert await ConversationStore(client).load(PERSON) == (st("draft"), 1)
 
 
 async def test_embedded_server_shared_by_two_openers_stops_with_the_last(tmp_path: Path) -> None:
@@ -403,3 +409,52 @@ async def test_open_redis_with_url(tmp_path: Path) -> None:
         finally:
             await close()
     assert not (tmp_path / "data").exists()  # no embedded server was started
+
+
+# --- the state as stored ---
+
+
+STORED_BEFORE = (  # a draft as every earlier release wrote it, with a figures confirmation
+    '{"draft":{"id":"d1","set_id":"miit-2024","started_at":100,"updated_at":160,"step":"B2",'
+    '"profile":{"credit_code":"91370100MA0000001X","name":"济南鲁信","employees":120},'
+    '"answers":{"B1":["B","C"]},"figures":{"a":"3"},"return_to":null,'
+    '"pending":{"kind":"figures","code":"B2","key":"D","figures":{"b":"4.5"}}},'
+    '"pages":["更多"],"last_active":160,"roster_next":["submitted",200]}')
+
+
+def a_draft(pending: Pending | None) -> State:
+    draft = Draft(id="d1", set_id="miit-2024", started_at=100, updated_at=160, step="B2",
+                  profile={"credit_code": "91370100MA0000001X", "name": "济南鲁信",
+                           "employees": 120},
+                  answers={"B1": ["B", "C"], "S01": 3}, figures={"a": "3"}, return_to="S04",
+                  pending=pending)
+    return State(draft=draft, pages=["更多"], last_active=160, roster_next=("submitted", 200))
+
+
+@pytest.mark.parametrize("pending", [
+    None, ConfirmRestart(), ConfirmArchive({"name": "济南鲁信", "employees": None}),
+    ConfirmFigures("B2", "D", {"b": "4.5"})])
+async def test_a_state_comes_back_as_it_was_saved(store: ConversationStore,
+                                                  pending: Pending | None) -> None:
+    state = a_draft(pending)
+    assert decode_state(encode_state(state)) == state
+    assert await store.save(PERSON, state, 0) == 1
+    assert await store.load(PERSON) == (state, 1)
+    assert "济南鲁信" in encode_state(state).decode()  # readable, not \\u-escaped
+
+
+async def test_drafts_stored_by_earlier_releases_still_load(store: ConversationStore) -> None:
+    await store.redis.hset(store.keys.state(PERSON), mapping={"v": 3, "s": STORED_BEFORE})
+    state, version = await store.load(PERSON)
+    assert version == 3 and state.draft is not None
+    assert state.draft.pending == ConfirmFigures("B2", "D", {"b": "4.5"})
+    assert (state.pages, state.roster_next) == (["更多"], ("submitted", 200))
+    assert json.loads(encode_state(state)) == json.loads(STORED_BEFORE)
+
+
+async def test_an_empty_state_is_not_stored(store: ConversationStore) -> None:
+    await store.claim(PERSON, "m1")
+    assert await store.commit(PERSON, "m1", expected_version=0, state=State(last_active=5),
+                              reply=None) == 0
+    assert await store.redis.exists(store.keys.state(PERSON)) == 0
+    assert (await store.claim(PERSON, "m1")).reply is None  # answered, with no reply

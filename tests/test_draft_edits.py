@@ -3,17 +3,19 @@ input, and the position moves exactly as the chat would move it."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
 
 from bot.translations import translator
 from flows import draft_edits
-from flows.conversation import Inbound, Submit, handle
+from flows.conversation import handle
+from flows.events import Inbound, Submit, Text
 from flows.indicators import DEFAULT_SET_ID, builtin_sets
 from flows.problems import Problem
 from flows.profile import builtin_reference, credit_code_check_char
-from flows.state import Context, State, dump_state
+from flows.state import Context, State
 
 CTX = Context(sets=builtin_sets(), default_set=DEFAULT_SET_ID, reference=builtin_reference(),
               tr=translator("zh_CN"))
@@ -65,11 +67,11 @@ def test_profile_is_checked_whole_and_moves_past_the_profile() -> None:
 ])
 def test_a_bad_field_changes_nothing(field: str, value: Any, code: str) -> None:
     state = started()
-    before = dump_state(state)
+    before = copy.deepcopy(state)
     result = draft_edits.update_profile(CTX, state, {**PROFILE, field: value}, now=NOW + 1)
     assert isinstance(result, list) and [p.code for p in result] == [code]
     assert result[0].subject == field
-    assert dump_state(state) == before
+    assert state == before
 
 
 def test_changing_the_industry_drops_the_division() -> None:
@@ -88,7 +90,7 @@ def test_answers_move_on_like_the_chat() -> None:
     state = ok(draft_edits.set_answer(CTX, state, "S01", 3, now=NOW + 4))
     assert state.draft is not None and state.draft.step == "B2"
     # The chat takes over at the same place.
-    reply = handle(CTX, state, Inbound(kind="text", now=NOW + 5, text="继续")).reply
+    reply = handle(CTX, state, Inbound(Text("继续"), now=NOW + 5)).reply
     assert reply is not None and "第 2/31 题" in reply
 
 
@@ -103,10 +105,10 @@ def test_answers_move_on_like_the_chat() -> None:
 ])
 def test_a_bad_answer_changes_nothing(code: str, value: Any, problem: str) -> None:
     state = with_profile()
-    before = dump_state(state)
+    before = copy.deepcopy(state)
     result = draft_edits.set_answer(CTX, state, code, value, now=NOW + 3)
     assert isinstance(result, list) and result[0].code == problem
-    assert dump_state(state) == before
+    assert state == before
 
 
 def test_figures_give_and_check_the_answer() -> None:

@@ -182,7 +182,8 @@ async def sessions_on(empty_database: EmptyDatabase) -> AsyncIterator[Any]:
 
 async def draft_of(redis_client: aioredis.Redis, openid: str) -> dict[str, Any] | None:
     """The draft the bot keeps in Redis for `openid` (None when there is none)."""
-    raw, _version = await ConversationStore(redis_client).load(person_id(openid))
+    raw = await redis_client.hget(ConversationStore(redis_client).keys.state(person_id(openid)),
+                                  "s")
     return None if raw is None else json.loads(raw)["draft"]
 
 

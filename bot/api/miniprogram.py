@@ -11,7 +11,6 @@ stack trace ever reaches a client.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -31,13 +30,14 @@ from bot.api.json_api import (
     read_object,
 )
 from bot.chat.draft_progress import DraftProgress
-from bot.chat.effects import ArchiveRequests, Who
+from bot.chat.effects import ArchiveRequests
 from bot.wechat.client import CodeSession, WeChatAPIError, WeChatUnavailable
-from flows import draft_edits
+from bot.wechat.identity import Who
+from flows import draft_edits, submission
 from flows.indicators import IndicatorSet
 from flows.problems import Problem
-from flows.profile import parse_credit_code
-from flows.state import Context, Draft, State, answered_count, dump_state, load_state
+from flows.profile import PROFILE_FIELDS, parse_credit_code
+from flows.state import Context, Draft, State, answered_count
 from storage import archive, consents
 from storage.conversations import ConversationStore
 from storage.identities import subject_for
@@ -106,14 +106,11 @@ class MiniProgramAPI:
         return problems_error(problems, self.ctx.tr)
 
     async def load(self, session: MpSession) -> tuple[State, int]:
-        raw, version = await self.store.load(session.subject_id)
-        return load_state(json.loads(raw) if raw else None), version
+        return await self.store.load(session.subject_id)
 
     async def save(self, session: MpSession, state: State, expected: int) -> int:
         """Save on top of `expected`, or 409 with what is there now."""
-        raw = None if state.is_empty() else json.dumps(
-            dump_state(state), ensure_ascii=False, separators=(",", ":")).encode()
-        version = await self.store.save(session.subject_id, raw, expected)
+        version = await self.store.save(session.subject_id, state, expected)
         if version is None:
             raise await self.conflict(session)
         await self.progress.note(self.who(session), state.draft)
@@ -218,7 +215,7 @@ def questionnaire_view(ctx: Context, iset: IndicatorSet) -> dict[str, Any]:
         "indicator_set": {"id": iset.id, "name": iset.name, "issuer": iset.issuer,
                           "max_score": iset.max_score},
         "profile": {
-            "fields": list(draft_edits.PROFILE_FIELDS),
+            "fields": list(PROFILE_FIELDS),
             "cities": list(reference.cities),
             "industries": [{"code": s.code, "name": s.name, "divisions": [
                 {"code": d.code, "name": d.name} for d in reference.divisions.get(s.code, ())]}
@@ -359,7 +356,7 @@ async def review(request: web.Request) -> web.Response:
             scene = iset.scene_by_code[code]
             items.append({"number": n, "code": code, "title": scene.name, "answer": value,
                           "texts": [] if value is None else [scene.levels.get(value, "")]})
-    missing = draft_edits.missing(api.ctx, draft)
+    missing = submission.missing(api.ctx, draft)
     return json_response({**api.draft_view(draft, version), "items": items,
                   "missing": [{"code": p.code, "field": p.subject,
                                "message": p.render(api.ctx.tr)} for p in missing],
@@ -382,10 +379,10 @@ async def submit(request: web.Request) -> web.Response:
             "submit again in a moment.")) from None
     # Committed: only now the draft goes. Should the other channel have touched the draft in
     # the meantime, clear it there too unless it is a new one.
-    if await api.store.save(session.subject_id, None, version) is None:
+    if await api.store.save(session.subject_id, State(), version) is None:
         current, now_version = await api.load(session)
         if current.draft is not None and current.draft.id == made.draft_id:
-            await api.store.save(session.subject_id, None, now_version)
+            await api.store.save(session.subject_id, State(), now_version)
     latest, previous = results[0], next(iter(results[1:]), None)
     return json_response(result_view(latest, previous), status=201)
 

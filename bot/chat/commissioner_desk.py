@@ -20,7 +20,7 @@ from flows.commissioners import (
     area_text,
     code_digest,
 )
-from flows.conversation import BindRefused, CommissionerBound, NotCommissioner
+from flows.events import BindRefused, CommissionerBound, NotCommissioner
 from flows.statuses import STATUSES
 from storage import commissioners, enterprise_status, nudges
 from storage.commissioners import StoredCommissioner

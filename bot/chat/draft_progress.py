@@ -8,8 +8,8 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bot.chat.effects import Who
 from bot.chat.throttle import PerPersonThrottle
+from bot.wechat.identity import Who
 from flows.state import Context, Draft, answered_count
 from storage import activity
 from storage.db import Sessions

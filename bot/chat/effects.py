@@ -7,14 +7,16 @@ read results through here, so a submission is the same record whichever channel 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import assert_never
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.chat.commissioner_desk import CommissionerDesk
 from bot.chat.notice_board import NoticeBoard
-from flows.conversation import (
+from bot.wechat.identity import Who
+from flows.events import (
     ArchiveFound,
     BindCommissioner,
     BindRefused,
@@ -40,17 +42,6 @@ from flows.conversation import (
 )
 from flows.state import PastResult
 from storage import archive, notices
-
-
-@dataclass(frozen=True)
-class Who:
-    """The person acting: on which channel, and whose drafts (the subject) they work on."""
-
-    person_id: str  # "<channel>:<openid>"
-    channel: str  # "oa" | "mp"
-    openid: str
-    subject_id: str  # "u:<unionid>" or person_id
-    unionid: str | None = None
 
 
 def past_result(stored: archive.StoredResult) -> PastResult:
@@ -106,41 +97,45 @@ class ArchiveRequests:
 
     async def carry_out(self, request: Request, who: Who) -> Completion:
         sessions = self.sessions
-        if isinstance(request, LookupArchive):
-            profile = await archive.enterprise_profile(sessions, request.credit_code)
-            return ArchiveFound(None if profile is None else asdict(profile))
-        if isinstance(request, Submit):
-            return Submitted(tuple(past_result(r) for r in await self.submit(request, who)))
-        if isinstance(request, LoadResults):
-            results = await archive.latest_results(sessions, subject_id=who.subject_id, limit=2)
-            return ResultsLoaded(tuple(past_result(r) for r in results))
-        if isinstance(request, BindCommissioner):
-            if self.desk is None:
-                return BindRefused("invalid")
-            return await self.desk.bind(request.code, who.person_id)
-        if isinstance(request, LoadScopeProgress):
-            return (NotCommissioner() if self.desk is None
-                    else await self.desk.progress(who.person_id))
-        if isinstance(request, LoadRoster):
-            return (NotCommissioner() if self.desk is None
-                    else await self.desk.roster(who.person_id, request.status, request.offset))
-        if isinstance(request, NudgeEnterprises):
-            return (NotCommissioner() if self.desk is None
-                    else await self.desk.nudge(who.person_id, request.credit_code))
-        if isinstance(request, ListNotices):
-            return NoticesListed(tuple(item for _n, item in
-                                       await self.board.upcoming(who.person_id)))
-        if isinstance(request, SignUpFor):
-            return await self.board.sign_up(request.notice_id, who.person_id)
-        if isinstance(request, WithdrawFrom):
-            return await self.board.withdraw(request.notice_id, who.person_id)
-        if isinstance(request, SetNoticeOptOut):
-            await self.touch(who)  # the person exists from now on
-            await notices.set_opt_out(sessions, who.person_id, request.opted_out)
-            return NoticeOptOutSet(request.opted_out)
-        assert isinstance(request, SetSubscription)
-        await archive.set_subscribed(sessions, who.person_id, who.channel, who.openid,
-                                     request.subscribed,
-                                     datetime.fromtimestamp(self.clock(), tz=UTC),
-                                     unionid=who.unionid)
-        return SubscriptionSet(request.subscribed)
+        match request:
+            case LookupArchive(credit_code=code):
+                profile = await archive.enterprise_profile(sessions, code)
+                return ArchiveFound(None if profile is None else asdict(profile))
+            case Submit():
+                return Submitted(tuple(past_result(r) for r in await self.submit(request, who)))
+            case LoadResults():
+                results = await archive.latest_results(sessions, subject_id=who.subject_id,
+                                                       limit=2)
+                return ResultsLoaded(tuple(past_result(r) for r in results))
+            case SetSubscription(subscribed=subscribed):
+                await archive.set_subscribed(sessions, who.person_id, who.channel, who.openid,
+                                             subscribed,
+                                             datetime.fromtimestamp(self.clock(), tz=UTC),
+                                             unionid=who.unionid)
+                return SubscriptionSet(subscribed)
+            case SetNoticeOptOut(opted_out=opted_out):
+                await self.touch(who)  # the person exists from now on
+                await notices.set_opt_out(sessions, who.person_id, opted_out)
+                return NoticeOptOutSet(opted_out)
+            case ListNotices():
+                return NoticesListed(tuple(item for _n, item in
+                                           await self.board.upcoming(who.person_id)))
+            case SignUpFor(notice_id=notice_id):
+                return await self.board.sign_up(notice_id, who.person_id)
+            case WithdrawFrom(notice_id=notice_id):
+                return await self.board.withdraw(notice_id, who.person_id)
+            case BindCommissioner(code=code):
+                if self.desk is None:
+                    return BindRefused("invalid")
+                return await self.desk.bind(code, who.person_id)
+            case LoadScopeProgress():
+                return (NotCommissioner() if self.desk is None
+                        else await self.desk.progress(who.person_id))
+            case LoadRoster(status=status, offset=offset):
+                return (NotCommissioner() if self.desk is None
+                        else await self.desk.roster(who.person_id, status, offset))
+            case NudgeEnterprises(credit_code=code):
+                return (NotCommissioner() if self.desk is None
+                        else await self.desk.nudge(who.person_id, code))
+            case _:
+                assert_never(request)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from flows.conversation import SignUpDone, WithdrawDone
+from flows.events import SignUpDone, WithdrawDone
 from flows.notices import Audience, NoticeItem, signup_open
 from storage import notices, registrations
 from storage.db import Sessions

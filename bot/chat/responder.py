@@ -2,33 +2,40 @@
 
 Per message: one Redis round trip claims the message and loads the state, the pure conversation
 takes its step (performing any request it makes against the database), and one Redis round trip
-saves the state with a version check together with the reply WeChat's retries will get.
+saves the state with a version check together with the reply WeChat's retries will get. When
+another message of the same person saved first, the step runs again on that state; what its
+requests did in the first attempt is remembered, never done twice.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
 from collections.abc import Callable
 
 from bot.chat.draft_progress import DraftProgress
-from bot.chat.effects import ArchiveRequests, Who
+from bot.chat.effects import ArchiveRequests
 from bot.chat.throttle import PerPersonThrottle
 from bot.wechat.callback import InboundMessage
-from bot.wechat.identity import CHANNEL, OaIdentities
-from flows.conversation import (
+from bot.wechat.identity import CHANNEL, OaIdentities, Who
+from flows.conversation import handle, resume
+from flows.events import (
     Completion,
+    Followed,
     Inbound,
+    MenuClick,
+    Message,
+    NotText,
+    OtherEvent,
     Outcome,
     Request,
     RequestFailed,
-    handle,
-    resume,
+    Text,
+    Unfollowed,
 )
-from flows.state import Context, State, dump_state, load_state
+from flows.state import Context, State
 from storage.conversations import ConversationStore
 
 log = logging.getLogger(__name__)
@@ -45,22 +52,6 @@ def person_id(openid: str) -> str:
     """The channel person of an Official Account user (their subject when WeChat gives no
     unionid)."""
     return f"{CHANNEL}:{openid}"
-
-
-def _encode(reply: str | None) -> bytes:
-    return b"" if reply is None else reply.encode("utf-8")
-
-
-def _decode(reply: bytes) -> str | None:
-    return reply.decode("utf-8") if reply else None
-
-
-def _state_bytes(state: State) -> bytes:
-    return json.dumps(dump_state(state), ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _load(raw: bytes | None) -> State:
-    return load_state(json.loads(raw) if raw else None)
 
 
 class OfficialAccountResponder:
@@ -82,10 +73,9 @@ class OfficialAccountResponder:
         dedupe = message.dedupe_id
         claim = await self.store.claim(person, dedupe)
         if claim.duplicate:
-            if claim.reply is not None:
-                return _decode(claim.reply)
-            reply = await self.store.wait_reply(person, dedupe, timeout=RETRY_WAIT_SECONDS)
-            return None if reply is None else _decode(reply)
+            if not claim.pending:
+                return claim.reply
+            return await self.store.wait_reply(person, dedupe, timeout=RETRY_WAIT_SECONDS)
         try:
             reply, state = await self._process(who, dedupe, message, claim.state,
                                                claim.version)
@@ -110,40 +100,40 @@ class OfficialAccountResponder:
             log.warning("could not record the last contact of %s", who.person_id,
                         exc_info=True)
 
-    async def _process(self, who: Who, dedupe: str, message: InboundMessage,
-                       raw_state: bytes | None, version: int) -> tuple[str | None, State]:
+    async def _process(self, who: Who, dedupe: str, message: InboundMessage, state: State,
+                       version: int) -> tuple[str | None, State]:
         person = who.subject_id
         desk = self.requests.desk
         inbound = self._inbound(message, commissioner=desk is not None
                                 and await desk.is_commissioner(who.person_id))
+        done: list[tuple[Request, Completion]] = []  # across the attempts for this message
         for _attempt in range(MAX_CONFLICT_RETRIES):
-            outcome = await self._step(who, _load(raw_state), inbound)
-            state = outcome.state
-            stored = None if state.is_empty() else _state_bytes(state)
+            outcome = await self._step(who, state, inbound, done)
             committed = await self.store.commit(person, dedupe, expected_version=version,
-                                                state=stored, reply=_encode(outcome.reply))
+                                                state=outcome.state, reply=outcome.reply)
             if committed is not None:
-                return outcome.reply, state
+                return outcome.reply, outcome.state
             # Another message of the same person saved first: take its state and step again.
-            raw_state, version = await self.store.reload(person)
+            state, version = await self.store.load(person)
         raise RuntimeError(f"state of {person} kept changing; gave up after "
                            f"{MAX_CONFLICT_RETRIES} attempts")
 
     def _inbound(self, message: InboundMessage, *, commissioner: bool) -> Inbound:
-        now = int(self.clock())
-        new_id = uuid.uuid4().hex
-        if message.msg_type == "text":
-            return Inbound(kind="text", now=now, new_id=new_id, text=message.content,
-                           commissioner=commissioner)
-        if message.msg_type == "event":
-            return Inbound(kind="event", now=now, new_id=new_id, event=message.event,
-                           event_key=message.event_key, commissioner=commissioner)
-        return Inbound(kind="other", now=now, new_id=new_id, msg_type=message.msg_type)
+        return Inbound(message=_message(message), now=int(self.clock()),
+                       new_id=uuid.uuid4().hex, commissioner=commissioner)
 
-    async def _step(self, who: Who, state: State, inbound: Inbound) -> Outcome:
+    async def _step(self, who: Who, state: State, inbound: Inbound,
+                    done: list[tuple[Request, Completion]]) -> Outcome:
+        """The pure step with its requests carried out; a request an earlier attempt already
+        carried out gets that completion again (a second 绑定 would find its code spent, a
+        second 报名 would answer "already registered")."""
         outcome = handle(self.ctx, state, inbound)
         while outcome.request is not None:
-            completion = await self._perform(who, outcome.request)
+            request = outcome.request
+            completion = next((c for r, c in done if r == request), None)
+            if completion is None:
+                completion = await self._perform(who, request)
+                done.append((request, completion))
             outcome = resume(self.ctx, outcome.state, completion)
         return outcome
 
@@ -153,3 +143,18 @@ class OfficialAccountResponder:
         except Exception:
             log.exception("request %s for %s failed", type(request).__name__, who.person_id)
             return RequestFailed(request)
+
+
+def _message(message: InboundMessage) -> Message:
+    """What the person did, as the conversation reads it."""
+    if message.msg_type == "text":
+        return Text(message.content)
+    if message.msg_type != "event":
+        return NotText(message.msg_type)
+    if message.event == "subscribe":
+        return Followed()
+    if message.event == "unsubscribe":
+        return Unfollowed()
+    if message.event == "click":
+        return MenuClick(message.event_key)
+    return OtherEvent(message.event)

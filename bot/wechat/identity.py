@@ -1,4 +1,4 @@
-"""Who an Official Account message comes from, across channels.
+"""Who is acting (`Who`, on any channel), and who an Official Account message comes from.
 
 WeChat gives the Official Account only the openid; the unionid (the same human in the
 mini-program) comes from `cgi-bin/user/info`. Asking WeChat on every message would cost a call per
@@ -11,12 +11,23 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from bot.chat.effects import Who
 from storage.archive import person_key
 from storage.identities import SubjectAliases, subject_for
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Who:
+    """The person acting: on which channel, and whose drafts (the subject) they work on."""
+
+    person_id: str  # "<channel>:<openid>"
+    channel: str  # "oa" | "mp"
+    openid: str
+    subject_id: str  # "u:<unionid>" or person_id
+    unionid: str | None = None
 
 CHANNEL = "oa"
 UnionidLookup = Callable[[str], Awaitable[str | None]]

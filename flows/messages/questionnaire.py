@@ -8,24 +8,37 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, assert_never
 
 from flows.figures import Derived, display_number
 from flows.indicators import IndicatorSet, Question, Scene
 from flows.scoring import number_text
-from flows.state import PROFILE_STEPS, REVIEW, Context, Draft, answered_count
+from flows.state import (
+    Context,
+    Draft,
+    ProfileStep,
+    QuestionStep,
+    ReviewStep,
+    SceneStep,
+    answered_count,
+    step_of,
+)
 
 
 def position(ctx: Context, draft: Draft) -> str:
     """Where the person is, in words: 企业信息, 第 7/31 题 or 答案核对."""
     _ = ctx.tr.gettext
     iset = ctx.iset(draft)
-    if draft.step in PROFILE_STEPS:
-        return _("the enterprise profile")
-    if draft.step == REVIEW:
-        return _("the review of your answers")
-    return _("question {n}/{total}").format(n=iset.codes.index(draft.step) + 1,
-                                             total=len(iset.codes))
+    match step_of(iset, draft.step):
+        case ProfileStep():
+            return _("the enterprise profile")
+        case ReviewStep():
+            return _("the review of your answers")
+        case QuestionStep() | SceneStep():
+            return _("question {n}/{total}").format(n=iset.codes.index(draft.step) + 1,
+                                                     total=len(iset.codes))
+        case unknown:
+            assert_never(unknown)
 
 
 def answer_text(value: Any) -> str:
@@ -39,21 +52,23 @@ def _keywords_line(ctx: Context) -> str:
                           "帮助: all commands")
 
 
-def prompt(ctx: Context, draft: Draft, order: Sequence[str]) -> str:
+def prompt(ctx: Context, draft: Draft) -> str:
     """The current step, asked in full."""
     iset = ctx.iset(draft)
-    step = draft.step
-    if step == REVIEW:
-        return review(ctx, draft, iset)
-    if step in PROFILE_STEPS:
-        return _profile_prompt(ctx, draft, [s for s in order if s in PROFILE_STEPS])
-    question = iset.question_by_code.get(step)
-    if question is not None:
-        return _question_prompt(ctx, draft, iset, question)
-    return _scene_prompt(ctx, draft, iset, iset.scene_by_code[step])
+    match step_of(iset, draft.step):
+        case ReviewStep():
+            return review(ctx, draft, iset)
+        case ProfileStep():
+            return _profile_prompt(ctx, draft, ctx.reference.asked_fields(draft.profile))
+        case QuestionStep(question=question):
+            return _question_prompt(ctx, draft, iset, question)
+        case SceneStep(scene=scene):
+            return _scene_prompt(ctx, draft, iset, scene)
+        case unknown:
+            assert_never(unknown)
 
 
-def _profile_prompt(ctx: Context, draft: Draft, profile_steps: list[str]) -> str:
+def _profile_prompt(ctx: Context, draft: Draft, profile_steps: Sequence[str]) -> str:
     _ = ctx.tr.gettext
     step = draft.step
     reference = ctx.reference
@@ -229,31 +244,32 @@ def progress(ctx: Context, draft: Draft) -> str:
 def explain(ctx: Context, draft: Draft) -> str:
     _ = ctx.tr.gettext
     iset = ctx.iset(draft)
-    step = draft.step
-    question = iset.question_by_code.get(step)
-    if question is not None:
-        lines = [f"{question.code} {question.title}"]
-        lines.append(question.description or _("This question has no further explanation."))
-        lines.append(_("Choose the option that matches the enterprise's actual situation today.")
+    match step_of(iset, draft.step):
+        case QuestionStep(question=question):
+            lines = [f"{question.code} {question.title}",
+                     question.description or _("This question has no further explanation."),
+                     _("Choose the option that matches the enterprise's actual situation today.")
                      if question.type == "single" else
                      _("Choose every option the enterprise has actually done; each adds to the "
-                       "score, up to {max} points.").format(max=number_text(question.max_score)))
-        if question.derivation is not None:
-            lines.append(figures_hint(ctx, iset, question, draft.figures))
-        return "\n".join(lines)
-    scene = iset.scene_by_code.get(step)
-    if scene is not None:
-        lines = [_("{code} {name}: compare the level descriptions with what the enterprise does "
-                   "today and reply with the highest level it meets in full; 0 if none.").format(
-            code=scene.code, name=scene.name)]
-        if scene.constraint:
-            lines.append(_("This is a constraint scene: the level rules require a number of "
-                           "constraint scenes at each level."))
-        return "\n".join(lines)
-    if step == REVIEW:
-        return review_hint(ctx)
-    return _("These facts identify the enterprise's archive; the credit code is on the business "
-             "licence. They are kept with your submission.")
+                       "score, up to {max} points.").format(max=number_text(question.max_score))]
+            if question.derivation is not None:
+                lines.append(figures_hint(ctx, iset, question, draft.figures))
+            return "\n".join(lines)
+        case SceneStep(scene=scene):
+            lines = [_("{code} {name}: compare the level descriptions with what the enterprise "
+                       "does today and reply with the highest level it meets in full; 0 if "
+                       "none.").format(code=scene.code, name=scene.name)]
+            if scene.constraint:
+                lines.append(_("This is a constraint scene: the level rules require a number of "
+                               "constraint scenes at each level."))
+            return "\n".join(lines)
+        case ReviewStep():
+            return review_hint(ctx)
+        case ProfileStep():
+            return _("These facts identify the enterprise's archive; the credit code is on the "
+                     "business licence. They are kept with your submission.")
+        case unknown:
+            assert_never(unknown)
 
 
 def review_hint(ctx: Context) -> str:

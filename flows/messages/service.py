@@ -53,7 +53,7 @@ def help_text(ctx: Context, draft: Draft | None, *, commissioner: bool = False) 
     return "\n".join(lines)
 
 
-def not_text(ctx: Context, draft: Draft | None, msg_type: str) -> str:
+def not_text(ctx: Context, draft: Draft | None) -> str:
     _ = ctx.tr.gettext
     text = _("I can only read text messages.")
     if draft is not None:
@@ -62,7 +62,7 @@ def not_text(ctx: Context, draft: Draft | None, msg_type: str) -> str:
     return text + " " + _("Reply 开始测评 to begin, or 帮助 for all commands.")
 
 
-def no_more(ctx: Context, draft: Draft | None) -> str:
+def no_more(ctx: Context) -> str:
     return ctx.tr.gettext("There is nothing more to show.")
 
 
