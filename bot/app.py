@@ -38,7 +38,7 @@ from storage.redis_server import open_redis
 
 log = logging.getLogger(__name__)
 
-RESPONDER = web.AppKey("responder", Responder)
+RESPONDER: web.AppKey[Responder] = web.AppKey("responder")
 WORKER_TASK = web.AppKey("notice_worker", asyncio.Task[None])
 SETTINGS = web.AppKey("settings", Settings)
 
@@ -72,7 +72,8 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
             requests = ArchiveRequests(sessions, clock=time.time, desk=desk)
             identities = OaIdentities(SubjectAliases(redis),
                                       unionid_of=oa_api.unionid_of if oa_api else None)
-            app[RESPONDER] = OfficialAccountResponder(ctx, store, requests, identities)
+            responder: Responder = OfficialAccountResponder(ctx, store, requests, identities)
+            app[RESPONDER] = responder
             app[API_KEY] = MiniProgramAPI(
                 ctx, store, requests, MpSessionStore(redis),
                 RateLimiter(redis, limit=settings.mp_rate_limit),

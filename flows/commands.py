@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from flows.profile import normalize
+from flows.statuses import Status
 
 
 class Command(Enum):
@@ -66,7 +67,8 @@ _WITHDRAW = re.compile(r"(?:取消报名|withdraw)\s*(?:第\s*)?#?([0-9]{1,9})\s
 _BIND = re.compile(r"(?:绑定|bind)\s*([a-z0-9][a-z0-9 \-]{0,30})?", re.IGNORECASE)
 _ROSTER = re.compile(r"名单\s*(未开始|进行中|已提交)?")
 _NUDGE = re.compile(r"(?:催办|nudge)\s*(.{0,40})", re.IGNORECASE)
-ROSTER_STATUSES = {"未开始": "not_started", "进行中": "in_progress", "已提交": "submitted"}
+ROSTER_STATUSES: dict[str, Status] = {"未开始": "not_started", "进行中": "in_progress",
+                                     "已提交": "submitted"}
 _TRAILING = "。.!！~～ "
 
 # Menu (CLICK event) keys configured for the Official Account's custom menu.

@@ -13,6 +13,7 @@ from typing import Any
 from flows.i18n import N_
 from flows.problems import Problem
 from flows.profile import ProfileReference, normalize
+from flows.statuses import Status
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read aloud or copied by hand survives.
 CODE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
@@ -100,7 +101,7 @@ class AreaProgress:
 
     area: str  # the cities and counties, as one text
     total: int
-    by_status: Mapping[str, int]  # not_started, in_progress, submitted
+    by_status: Mapping[Status, int]
     levels: Mapping[int, int]  # latest preliminary level -> enterprises
 
 
@@ -117,7 +118,7 @@ class RosterPage:
     """The enterprises of one status in a commissioner's area: `entries` from `offset` on,
     of `total`."""
 
-    status: str
+    status: Status
     entries: tuple[RosterEntry, ...]
     total: int
     offset: int = 0

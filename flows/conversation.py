@@ -96,6 +96,7 @@ from flows.state import (
     step_before,
     step_of,
 )
+from flows.statuses import as_status
 from flows.submission import missing, submit_request
 
 _SEPARATORS = re.compile(r"[\s,，、;；/|]+")
@@ -262,9 +263,10 @@ def _command(ctx: Context, state: State, parsed: Parsed, inbound: Inbound) -> Ou
         case Command.ROSTER:
             if not inbound.commissioner:
                 return _reply(ctx, state, commissioner_texts.not_commissioner(ctx))
-            if not parsed.argument:
+            status = as_status(parsed.argument)
+            if status is None:
                 return _reply(ctx, state, commissioner_texts.roster_how(ctx))
-            return Outcome(state, None, LoadRoster(parsed.argument))
+            return Outcome(state, None, LoadRoster(status))
         case Command.NUDGE:
             return _nudge(ctx, state, parsed.argument, inbound)
         case Command.PROGRESS if inbound.commissioner:  # the area's, not a draft's

@@ -19,6 +19,7 @@ from flows.commissioners import AreaProgress, NudgeReport, RosterPage
 from flows.notices import NoticeItem
 from flows.scoring import Assessment
 from flows.state import PastResult, State
+from flows.statuses import Status
 
 # --- in: what the person did ----------------------------------------------------------------
 
@@ -138,7 +139,7 @@ class LoadScopeProgress:
 
 @dataclass(frozen=True, slots=True)
 class LoadRoster:
-    status: str  # not_started | in_progress | submitted
+    status: Status
     offset: int = 0
 
 

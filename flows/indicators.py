@@ -191,7 +191,7 @@ class _Reader:
         value = self.get(key, str, default)
         if default is ... and not value.strip():
             raise self.fail(f"'{key}' must not be empty")
-        return value
+        return str(value)
 
     def number(self, key: str) -> Decimal:
         value = self.get(key, (int, Decimal))
@@ -218,7 +218,7 @@ class _Reader:
         value = self.get(key, list)
         if not value:
             raise self.fail(f"'{key}' must not be empty")
-        return value
+        return list(value)
 
 
 def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
@@ -288,9 +288,14 @@ def _parse_question(raw: Any, where: str, dimension: str, group: str) -> Questio
     code = r.text("code")
     where = f"{where}({code})"
     r.where = where
-    qtype = r.text("type")
-    if qtype not in ("single", "multiple"):
-        raise r.fail(f"type must be 'single' or 'multiple', not '{qtype}'")
+    written = r.text("type")
+    qtype: QuestionType
+    if written == "single":
+        qtype = "single"
+    elif written == "multiple":
+        qtype = "multiple"
+    else:
+        raise r.fail(f"type must be 'single' or 'multiple', not '{written}'")
     max_score = r.number("max_score")
     options = tuple(_parse_option(o, f"{where}.options[{i}]")
                     for i, o in enumerate(r.items("options")))

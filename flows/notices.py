@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeAlias
 from flows.i18n import N_
 from flows.problems import Problem
 from flows.profile import ProfileReference, parse_credit_code
-from flows.statuses import STATUSES, Status
+from flows.statuses import STATUSES, Status, as_status
 
 Kind: TypeAlias = Literal["training", "event", "policy"]
 KINDS: tuple[Kind, ...] = ("training", "event", "policy")
@@ -142,9 +142,10 @@ def parse_audience(raw: Any, reference: ProfileReference, *, max_level: int,
             value = None
         levels.append(value)
     statuses: list[Status] = []
-    for status in _strings(raw, "statuses", problems):
-        if status in STATUSES:
-            statuses.append(status)  # type: ignore[arg-type]  # checked just above
+    for text in _strings(raw, "statuses", problems):
+        status = as_status(text)
+        if status is not None:
+            statuses.append(status)
         else:
             problems.append(_problem("status", N_("audience.statuses: one of {allowed}"),
                                      "audience.statuses", allowed=", ".join(STATUSES)))
@@ -242,6 +243,8 @@ class NoticeItem:
 Purpose: TypeAlias = Literal["notice", "reminder", "promoted", "cancelled", "nudge"]
 """Why a message goes out: the campaign itself, a registrant's reminder before the start, their
 promotion from the waiting list, the cancellation, or a nudge to finish the assessment."""
+PURPOSES: tuple[Purpose, ...] = ("notice", "reminder", "promoted", "cancelled", "nudge")
+OWN_SIGN_UP: tuple[Purpose, ...] = ("reminder", "promoted", "cancelled")  # pass an opt-out
 
 
 @dataclass(frozen=True, slots=True)

@@ -147,7 +147,9 @@ def assess(iset: IndicatorSet, answers: Mapping[str, Answer]) -> Assessment:
     exact_constraint = [0] * (top + 1)
     scene_levels: dict[str, int] = {}
     for scene in iset.scenes:
-        level = scene_levels[scene.code] = answers[scene.code]  # type: ignore[assignment]
+        level = answers[scene.code]
+        assert isinstance(level, int)  # check_answers took only levels for scenes
+        scene_levels[scene.code] = level
         exact[level] += 1
         if scene.constraint:
             exact_constraint[level] += 1

@@ -16,6 +16,7 @@ from typing import Any, TypeAlias
 from flows.i18n import Translator
 from flows.indicators import IndicatorSet, Question, Scene
 from flows.profile import PROFILE_FIELDS, ProfileReference
+from flows.statuses import Status
 
 REVIEW = "review"
 
@@ -68,7 +69,7 @@ class State:
     pages: list[str] = field(default_factory=list)  # the rest of a long reply, for 更多
     last_active: int = 0
     # A commissioner's list goes on past what was loaded: (status, offset) for 下一页.
-    roster_next: tuple[str, int] | None = None
+    roster_next: tuple[Status, int] | None = None
 
     def is_empty(self) -> bool:
         """Nothing worth keeping: no draft, nothing more to show (its key can go)."""

@@ -13,3 +13,8 @@ STATUSES: tuple[Status, ...] = ("not_started", "in_progress", "submitted")
 STATUS_TITLES: dict[Status, str] = {"not_started": N_("Not started"),
                                     "in_progress": N_("In progress"),
                                     "submitted": N_("Submitted")}
+
+
+def as_status(text: str) -> Status | None:
+    """`text` when it names a status (input from outside), else None."""
+    return next((status for status in STATUSES if status == text), None)

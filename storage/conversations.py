@@ -18,6 +18,7 @@ from typing import Any, assert_never
 import redis.asyncio as aioredis
 
 from flows.state import ConfirmArchive, ConfirmFigures, ConfirmRestart, Draft, Pending, State
+from flows.statuses import as_status
 from storage.redis_keys import PREFIX, hash_tag
 
 # Stored under the message key while the first delivery is processed. The NUL byte keeps it
@@ -194,7 +195,8 @@ class ConversationStore:
     async def load(self, person: str) -> tuple[State, int]:
         """Return ``(state, version)``; an empty state and 0 when there is none. One round
         trip."""
-        version, state = await self.redis.hmget(self.keys.state(person), ["v", "s"])
+        version, state = await self.redis.hmget(  # type: ignore[misc]  # "awaitable or value"
+            self.keys.state(person), ["v", "s"])
         return decode_state(state), _version(version)
 
     async def save(
@@ -287,11 +289,13 @@ def _state_from(data: Mapping[str, Any] | None) -> State:
         updated_at=raw["updated_at"], step=raw["step"], profile=dict(raw["profile"]),
         answers=dict(raw["answers"]), figures=dict(raw["figures"]), return_to=raw["return_to"],
         pending=None if raw["pending"] is None else _pending_from(raw["pending"]))
+    following = None
     roster_next = data.get("roster_next")
+    if roster_next:
+        status = as_status(str(roster_next[0]))
+        following = None if status is None else (status, int(roster_next[1]))
     return State(draft=draft, pages=list(data.get("pages", [])),
-                 last_active=int(data.get("last_active", 0)),
-                 roster_next=None if not roster_next else (str(roster_next[0]),
-                                                           int(roster_next[1])))
+                 last_active=int(data.get("last_active", 0)), roster_next=following)
 
 
 def _pending_data(pending: Pending) -> dict[str, Any]:

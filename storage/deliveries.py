@@ -22,12 +22,11 @@ from typing import Any
 from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.notices import PURPOSES, Purpose
 from storage.db import Sessions, insert_for
 from storage.models import Notice, NoticeDelivery, Person, SubscribeConsent
 
 TERMINAL = frozenset({"sent", "failed", "skipped", "unknown"})
-PURPOSES = ("notice", "reminder", "promoted", "cancelled", "nudge")
-OWN_SIGN_UP = ("reminder", "promoted", "cancelled")  # these pass an opt-out of notices
 PERSONAL = PURPOSES[1:]  # picked from their records, not queued on the stream
 
 
@@ -45,7 +44,7 @@ class PersonFacts:
 
 
 async def queue(sessions: Sessions, notice_id: int, person_ids: Iterable[str],
-                now: datetime, *, purpose: str = "notice") -> None:
+                now: datetime, *, purpose: Purpose = "notice") -> None:
     """Record deliveries as queued; existing ones (a re-planned batch) are left as they are."""
     async with sessions() as session:
         await queue_in(session, notice_id, person_ids, now, purpose=purpose)
@@ -53,7 +52,7 @@ async def queue(sessions: Sessions, notice_id: int, person_ids: Iterable[str],
 
 
 async def queue_in(session: AsyncSession, notice_id: int, person_ids: Iterable[str],
-                   now: datetime, *, purpose: str) -> None:
+                   now: datetime, *, purpose: Purpose) -> None:
     """`queue` inside the caller's transaction (a sign-up change and its message together)."""
     rows = [{"notice_id": notice_id, "purpose": purpose, "person_id": p, "status": "queued",
              "attempts": 0, "updated_at": now} for p in person_ids]
@@ -77,7 +76,7 @@ async def refresh_statistics(sessions: Sessions) -> None:
             await session.commit()
 
 
-Key = tuple[int, str, str]  # notice id, purpose, person id
+Key = tuple[int, Purpose, str]  # notice id, purpose, person id
 
 
 async def stale_sending(sessions: Sessions, before: datetime, limit: int = 1000) -> list[Key]:
@@ -142,13 +141,13 @@ async def queued_of(sessions: Sessions, notice_id: int, *,
         after = rows[-1]
 
 
-def _is(notice_id: int, purpose: str, person_id: str) -> tuple[Any, ...]:
+def _is(notice_id: int, purpose: Purpose, person_id: str) -> tuple[Any, ...]:
     return (NoticeDelivery.notice_id == notice_id, NoticeDelivery.purpose == purpose,
             NoticeDelivery.person_id == person_id)
 
 
 async def resolve_stale(sessions: Sessions, notice_id: int, person_id: str, *, resend: bool,
-                        now: datetime, purpose: str = "notice") -> bool:
+                        now: datetime, purpose: Purpose = "notice") -> bool:
     """A send in flight when its worker died: send again (queued) or record it as unknown."""
     async with sessions() as session:
         result = await session.execute(
@@ -161,7 +160,7 @@ async def resolve_stale(sessions: Sessions, notice_id: int, person_id: str, *, r
 
 
 async def counts(sessions: Sessions, notice_id: int, *,
-                 purpose: str = "notice") -> dict[str, int]:
+                 purpose: Purpose = "notice") -> dict[str, int]:
     async with sessions() as session:
         rows = await session.execute(
             select(NoticeDelivery.status, func.count())
@@ -204,7 +203,7 @@ class Claim:
     facts: PersonFacts | None
 
 
-def claim_statement(notice_id: int, purpose: str, person_ids: list[str],
+def claim_statement(notice_id: int, purpose: Purpose, person_ids: list[str],
                     now: datetime) -> Any:
     return (update(NoticeDelivery)
             .where(NoticeDelivery.notice_id == notice_id, NoticeDelivery.purpose == purpose,
@@ -218,7 +217,7 @@ def claim_statement(notice_id: int, purpose: str, person_ids: list[str],
 
 
 async def claim_many(sessions: Sessions, notice_id: int, person_ids: Iterable[str],
-                     now: datetime, *, purpose: str = "notice",
+                     now: datetime, *, purpose: Purpose = "notice",
                      template_id: str | None = None) -> dict[str, Claim]:
     """queued -> sending for many at once (one statement), with what the channel rules need to
     know of each person this call got, in the same transaction."""
@@ -258,7 +257,7 @@ class Outcome:
 
 
 async def finish_many(sessions: Sessions, notice_id: int, outcomes: Iterable[Outcome],
-                      now: datetime, *, purpose: str = "notice") -> None:
+                      now: datetime, *, purpose: Purpose = "notice") -> None:
     """sending -> each outcome's status, in one transaction (one statement per kind)."""
     groups: dict[tuple[str, str | None, int | None, str | None], list[str]] = {}
     for o in outcomes:

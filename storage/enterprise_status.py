@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, select, true
+from sqlalchemy import ColumnElement, and_, case, func, select, true
 from sqlalchemy.orm import aliased
 
 from flows.commissioners import Scope
@@ -26,7 +26,7 @@ from storage.models import DraftActivity, Enterprise, Submission
 @dataclass(frozen=True)
 class ScopeProgress:
     total: int
-    by_status: dict[str, int]  # every status, zero included
+    by_status: dict[Status, int]  # every status, zero included
     levels: dict[int, int]  # latest preliminary level -> enterprises that submitted
 
 
@@ -85,7 +85,7 @@ def in_scope(scope: Scope | None) -> Any:
     """The enterprises of `scope` (None: all)."""
     if scope is None:
         return true()
-    condition = Enterprise.city.in_(scope.cities)
+    condition: ColumnElement[bool] = Enterprise.city.in_(scope.cities)
     if scope.counties:
         condition = and_(condition, Enterprise.county.in_(scope.counties))
     return condition

@@ -63,7 +63,7 @@ class MpSessionStore:
         """The live session of `token`, or None (unknown, expired or malformed)."""
         if not token or len(token) > 256:
             return None
-        fields = await self.redis.hgetall(self._key(token))
+        fields = await self.redis.hgetall(self._key(token))  # type: ignore[misc]
         if not fields or b"person" not in fields:
             return None
         unionid = fields.get(b"unionid", b"").decode()

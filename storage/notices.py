@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from flows.notices import KINDS, Audience, NoticeSpec
+from flows.notices import KINDS, Audience, NoticeSpec, Purpose
 from flows.statuses import STATUSES
 from storage.activity import DRAFT_LIFETIME
 from storage.db import Sessions, insert_for
@@ -140,7 +140,7 @@ async def change_status(sessions: Sessions, notice_id: int, status: str, now: da
         return _stored(row)
 
 
-async def _queue_for_registrants(session: AsyncSession, notice_id: int, purpose: str,
+async def _queue_for_registrants(session: AsyncSession, notice_id: int, purpose: Purpose,
                                  now: datetime, statuses: tuple[str, ...]) -> None:
     """One personal message to each registrant in `statuses` (insert-select: one statement
     whatever their number; a message already queued stays as it is)."""
@@ -232,7 +232,7 @@ def audience_query(audience: Audience, now: datetime) -> Select[Any]:
         query = query.outerjoin(DraftActivity, (DraftActivity.person_id == Person.id)
                                 & (DraftActivity.last_active_at > cutoff))
         in_progress = Person.enterprise_id.is_(None) & DraftActivity.person_id.is_not(None)
-        wanted = []
+        wanted: list[ColumnElement[bool]] = []
         if "submitted" in statuses:
             wanted.append(Person.enterprise_id.is_not(None))
         if "in_progress" in statuses:

@@ -23,6 +23,7 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.commissioners import NUDGE_DAYS, Scope
+from flows.notices import Purpose
 from storage.activity import DRAFT_LIFETIME
 from storage.db import Sessions, insert_for
 from storage.deliveries import queue_in
@@ -31,7 +32,7 @@ from storage.models import DraftActivity, Enterprise, EnterpriseNudge, Notice, S
 
 NUDGE_GAP = timedelta(days=NUDGE_DAYS)
 KIND = "nudge"
-PURPOSE = "nudge"
+PURPOSE: Purpose = "nudge"
 CLAIM_BATCH = 1000  # enterprises per statement (4 parameters each)
 
 
@@ -159,9 +160,9 @@ async def remind_idle(sessions: Sessions, now: datetime, idle: timedelta, *,
             await session.rollback()
             return NudgeResult(None, 0, 0, 0, 0, 0)
         codes = {code for _person, code in rows if code}
-        enterprises = dict((await session.execute(
+        enterprises: dict[str, int] = {code: id_ for code, id_ in (await session.execute(
             select(Enterprise.credit_code, Enterprise.id)
-            .where(Enterprise.credit_code.in_(codes)))).all()) if codes else {}
+            .where(Enterprise.credit_code.in_(codes)))).all()} if codes else {}
         notice_id = await _notice(session, Nudger(None, "", ""), now, {"nudge": "idle"})
         claimed = await _claim(session, list(set(enterprises.values())), notice_id, None, now,
                                gap)

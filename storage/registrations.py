@@ -70,7 +70,7 @@ async def sign_up(sessions: Sessions, notice_id: int, person_id: str, now: datet
             position = (await _waiting_position(session, notice_id, current.signed_up_at)
                         if current.status == "waitlisted" else None)
             await session.rollback()
-            return SignUp(current.status, position, already=True)  # type: ignore[arg-type]
+            return SignUp(current.status, position, already=True)
         registered = (await session.execute(select(func.count()).select_from(Registration)
                                             .where(Registration.notice_id == notice_id,
                                                    Registration.status == "registered"))

@@ -34,7 +34,7 @@ from flows.i18n import N_, Translator
 from flows.notices import KINDS, Audience, NoticeSpec, parse_notice
 from flows.problems import Problem
 from flows.profile import ProfileReference, parse_credit_code
-from flows.statuses import STATUSES
+from flows.statuses import STATUSES, as_status
 from storage import (
     api_tokens,
     commissioners,
@@ -246,8 +246,8 @@ async def enterprise_list(request: web.Request) -> web.Response:
     admin, who = await _caller(request)
     _ = admin.tr.gettext
     scope = _area(admin, who, request)
-    status = request.query.get("status", "")
-    if status not in STATUSES:
+    status = as_status(request.query.get("status", ""))
+    if status is None:
         raise ApiError(422, "status", _("status: one of {allowed}").format(
             allowed=", ".join(STATUSES)), field="status")
     try:
@@ -259,7 +259,7 @@ async def enterprise_list(request: web.Request) -> web.Response:
         raise ApiError(422, "paging", _("offset: 0 or more; limit: 1 to {max}").format(
             max=LIST_LIMIT), field="limit")
     page, total = await enterprise_status.listing(
-        admin.sessions, scope, status, admin.now(),  # type: ignore[arg-type]
+        admin.sessions, scope, status, admin.now(),
         offset=offset, limit=limit)
     return json_response({"status": status, "total": total, "offset": offset, "enterprises": [
         {**asdict(e), "last_active_at": _iso(e.last_active_at),

@@ -21,7 +21,7 @@ from flows.commissioners import (
     code_digest,
 )
 from flows.events import BindRefused, CommissionerBound, NotCommissioner
-from flows.statuses import STATUSES
+from flows.statuses import Status
 from storage import commissioners, enterprise_status, nudges
 from storage.commissioners import StoredCommissioner
 from storage.db import Sessions
@@ -74,13 +74,13 @@ class CommissionerDesk:
         return AreaProgress(area_text(found.scope), counted.total, counted.by_status,
                             counted.levels)
 
-    async def roster(self, person_id: str, status: str,
+    async def roster(self, person_id: str, status: Status,
                      offset: int = 0) -> RosterPage | NotCommissioner:
         found = await commissioners.of_person(self.sessions, person_id)
-        if found is None or status not in STATUSES:
+        if found is None:
             return NotCommissioner()
         page, total = await enterprise_status.listing(
-            self.sessions, found.scope, status, self.now(),  # type: ignore[arg-type]
+            self.sessions, found.scope, status, self.now(),
             offset=max(0, offset), limit=ROSTER_SHOWN)
         entries = []
         for e in page:

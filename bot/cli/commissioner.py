@@ -44,18 +44,18 @@ async def _run(args: argparse.Namespace, settings: Settings, tr: Translator) -> 
     _ = tr.gettext
     now = datetime.fromtimestamp(time.time(), tz=UTC)
     async with open_archive(settings.database_url) as sessions:
+        issued: commissioner_codes.Issued | list[Problem]
         if args.action == "add":
             issued = await commissioner_codes.register(
                 sessions, builtin_reference(), args.name, split_names(args.cities),
                 split_names(args.counties), args.valid_hours, now)
         else:
-            issued = await commissioner_codes.renew(sessions, args.id, args.valid_hours, now)
-            if issued is None:
+            renewed = await commissioner_codes.renew(sessions, args.id, args.valid_hours, now)
+            if renewed is None:
                 print("dxbot commissioner: " + _("there is no commissioner {id}").format(
                     id=args.id), file=sys.stderr)
                 return 1
-    if isinstance(issued, Problem):
-        issued = [issued]
+            issued = [renewed] if isinstance(renewed, Problem) else renewed
     if isinstance(issued, list):
         for problem in issued:
             print("dxbot commissioner: " + problem.render(tr), file=sys.stderr)

@@ -88,12 +88,12 @@ async def _act(args: argparse.Namespace, sessions: Sessions, tr: Translator) -> 
         if action == "preview":
             _print({"audience_size": await notices.count_audience(sessions, spec.audience)})
             return 0
-        stored = await notices.create_notice(sessions, spec, now)
-        _print(notice_view(stored, await notices.count_audience(sessions, spec.audience)))
+        created = await notices.create_notice(sessions, spec, now)
+        _print(notice_view(created, await notices.count_audience(sessions, spec.audience)))
         return 0
     if action == "list":
-        for stored in await notices.list_notices(sessions):
-            _print(notice_view(stored))
+        for listed in await notices.list_notices(sessions):
+            _print(notice_view(listed))
         return 0
     notice_id = int(args.target) if action == "preview" else args.id
     stored = await notices.get_notice(sessions, notice_id)

@@ -30,6 +30,7 @@ from bot.wechat.client import WeChatAPIError, WeChatClient, WeChatUnavailable
 from flows.i18n import Translator
 from flows.messages import notices as notice_texts
 from flows.notices import (
+    OWN_SIGN_UP,
     Audience,
     NoticeMessage,
     Purpose,
@@ -199,7 +200,7 @@ class NoticeWorker:
         their records."""
         due = await deliveries.personal_due(self.sessions, self.now(),
                                             limit=self.concurrency * 4)
-        groups: dict[tuple[int, str], list[str]] = {}
+        groups: dict[tuple[int, Purpose], list[str]] = {}
         for notice_id, purpose, person_id in due:
             groups.setdefault((notice_id, purpose), []).append(person_id)
         for (notice_id, purpose), persons in groups.items():
@@ -210,7 +211,7 @@ class NoticeWorker:
                     break
         return len(due)
 
-    async def _chunk(self, notice_id: int, purpose: str, notice: notices.StoredNotice | None,
+    async def _chunk(self, notice_id: int, purpose: Purpose, notice: notices.StoredNotice | None,
                      persons: list[str]) -> bool:
         """Claim, send and record one chunk; True when WeChat paused the notice (45009)."""
         if self.rate is not None:
@@ -238,7 +239,7 @@ class NoticeWorker:
             await self.queue.add(notice_id, again)
         return paused
 
-    async def _deliver(self, notice: notices.StoredNotice | None, purpose: str,
+    async def _deliver(self, notice: notices.StoredNotice | None, purpose: Purpose,
                        person_id: str, claim: deliveries.Claim,
                        signed_up: str | None) -> deliveries.Outcome:
         Outcome = deliveries.Outcome
@@ -258,7 +259,7 @@ class NoticeWorker:
         channel = choose_channel(
             recipient, int(self.clock()),
             template_configured=bool(self.channels.oa and self.channels.oa_template),
-            own_reminder=purpose in deliveries.OWN_SIGN_UP)
+            own_reminder=purpose in OWN_SIGN_UP)
         if isinstance(channel, Skip):
             return Outcome(person_id, "skipped", reason=channel.reason)
         if channel == "subscribe":

@@ -11,6 +11,7 @@ the exact decimals are NUMERIC(8, 4) on PostgreSQL and an integer count of 0.000
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 import sqlalchemy as sa
 from alembic import op
@@ -21,7 +22,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _decimal() -> sa.types.TypeEngine[object]:
+def _decimal() -> sa.types.TypeEngine[Decimal]:
     return sa.Numeric(8, 4).with_variant(sa.BigInteger(), "sqlite")
 
 
