@@ -17,7 +17,6 @@ from flows.indicators import IndicatorSet, Question, Scene
 from flows.problems import Problem
 
 Answer: TypeAlias = str | tuple[str, ...] | int
-Answers: TypeAlias = Mapping[str, Answer]
 
 
 def check_question_answer(question: Question, value: Any) -> Answer | Problem:

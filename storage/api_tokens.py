@@ -12,8 +12,6 @@ from flows.commissioners import Scope
 from storage.db import Sessions
 from storage.models import ApiToken, Commissioner
 
-ROLES = ("province", "commissioner")
-
 
 @dataclass(frozen=True)
 class TokenHolder:

@@ -26,7 +26,6 @@ from flows.notices import PURPOSES, Purpose
 from storage.db import Sessions, insert_for
 from storage.models import Notice, NoticeDelivery, Person, SubscribeConsent
 
-TERMINAL = frozenset({"sent", "failed", "skipped", "unknown"})
 PERSONAL = PURPOSES[1:]  # picked from their records, not queued on the stream
 
 

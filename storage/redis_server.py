@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -62,16 +61,6 @@ async def open_redis(settings: RedisSettings) -> tuple[aioredis.Redis, CloseFunc
         await _ping(client, "DXBOT_REDIS_URL", _describe(client))
         return client, client.aclose
     return await _open_embedded(embedded_db_path(settings.data_dir))
-
-
-@asynccontextmanager
-async def redis_connection(settings: RedisSettings) -> AsyncIterator[aioredis.Redis]:
-    """`open_redis` as an async context manager."""
-    client, close = await open_redis(settings)
-    try:
-        yield client
-    finally:
-        await close()
 
 
 async def _open_embedded(db_file: Path) -> tuple[aioredis.Redis, CloseFunc]:

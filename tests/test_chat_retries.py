@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 
 from bot.chat.commissioner_desk import CommissionerDesk, bind_limiter
 from bot.chat.effects import ArchiveRequests
-from bot.chat.responder import OfficialAccountResponder, person_id
+from bot.chat.responder import OfficialAccountResponder
 from bot.translations import translator
 from bot.wechat.callback import InboundMessage
 from bot.wechat.identity import OaIdentities, Who
@@ -22,6 +22,7 @@ from flows.indicators import DEFAULT_SET_ID, builtin_sets
 from flows.profile import builtin_reference
 from flows.state import Context, State
 from storage import commissioners, registrations
+from storage.archive import person_key
 from storage.conversations import ConversationStore
 from storage.db import Sessions
 from storage.identities import SubjectAliases
@@ -93,5 +94,5 @@ async def test_a_sign_up_retried_after_a_conflict_registers_once(
     assert reply is not None and reply.startswith("报名成功"), reply
     assert "已报名" not in reply
     assert len(effects.carried) == 1
-    mine = await registrations.mine(sessions, [notice_id], person_id("o-owner"))
+    mine = await registrations.mine(sessions, [notice_id], person_key("oa", "o-owner"))
     assert mine[notice_id].status == "registered"

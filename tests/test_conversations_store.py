@@ -8,7 +8,8 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import psutil
@@ -31,7 +32,6 @@ from storage.redis_server import (
     RedisStartError,
     embedded_db_path,
     open_redis,
-    redis_connection,
 )
 
 PERSON = "oa:oAbC-12_xyz"
@@ -375,6 +375,15 @@ async def test_embedded_server_shared_by_two_openers_stops_with_the_last(tmp_pat
     assert process_gone(pid)
     async with redis_connection(settings(tmp_path)) as client:
         assert await client.get("k") == b"v"
+
+
+@asynccontextmanager
+async def redis_connection(settings: Settings) -> AsyncIterator[aioredis.Redis]:
+    client, close = await open_redis(settings)
+    try:
+        yield client
+    finally:
+        await close()
 
 
 def process_gone(pid: int, timeout: float = 2.0) -> bool:

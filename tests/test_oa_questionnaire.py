@@ -21,7 +21,6 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select, text
 
 from bot.app import build_app
-from bot.chat.responder import person_id
 from bot.config import Settings
 from bot.devtools.simulator import WeChatSimulator, next_msg_id
 from flows.answers import check_answers
@@ -29,6 +28,7 @@ from flows.indicators import DEFAULT_SET_ID, builtin_sets
 from flows.profile import credit_code_check_char
 from flows.scoring import assess
 from storage import archive
+from storage.archive import person_key
 from storage.conversations import ConversationStore
 from storage.db import session_factory
 from storage.models import Person, Submission
@@ -182,8 +182,8 @@ async def sessions_on(empty_database: EmptyDatabase) -> AsyncIterator[Any]:
 
 async def draft_of(redis_client: aioredis.Redis, openid: str) -> dict[str, Any] | None:
     """The draft the bot keeps in Redis for `openid` (None when there is none)."""
-    raw = await redis_client.hget(ConversationStore(redis_client).keys.state(person_id(openid)),
-                                  "s")
+    key = ConversationStore(redis_client).keys.state(person_key("oa", openid))
+    raw = await redis_client.hget(key, "s")
     return None if raw is None else json.loads(raw)["draft"]
 
 
@@ -237,11 +237,11 @@ async def test_complete_questionnaire_is_archived_and_levelled(
     assert row.answers == EXPECTED_ANSWERS
     assert row.total == expected.total and row.level == 2 and row.level_name == "二级"
     assert row.profile["credit_code"] == code and row.profile["industry_division"] == "34"
-    assert row.channel == "oa" and row.person_id == person_id(owner.openid)
+    assert row.channel == "oa" and row.person_id == person_key("oa", owner.openid)
     assert row.scene_levels["S05"] == 3
     assert await draft_of(redis_client, owner.openid) is None
     async with sessions_on() as session:
-        person = await session.get(Person, person_id(owner.openid))
+        person = await session.get(Person, person_key("oa", owner.openid))
         assert person is not None and person.subscribed and person.enterprise_id is not None
 
     # 结果 shows the stored result; a second 提交 finds nothing to submit.
@@ -325,7 +325,7 @@ async def test_menu_and_event_messages(deploy: Deploy, sessions_on: Any) -> None
 
     assert await sim.send_event(owner.openid, "unsubscribe") is None
     async with sessions_on() as session:
-        person = await session.get(Person, person_id(owner.openid))
+        person = await session.get(Person, person_key("oa", owner.openid))
         assert person is not None and not person.subscribed and person.unsubscribed_at
 
 
@@ -347,7 +347,7 @@ async def test_a_retried_message_gets_the_same_reply_and_one_step(
     draft = await draft_of(redis_client, owner.openid)
     assert draft is not None and draft["step"] == "B2" and list(draft["answers"]) == ["B1"]
     # The draft is kept for 30 days from the last answer.
-    key = ConversationStore(redis_client).keys.state(person_id(owner.openid))
+    key = ConversationStore(redis_client).keys.state(person_key("oa", owner.openid))
     assert 30 * 86400 - 60 < await redis_client.ttl(key) <= 30 * 86400
 
 
@@ -399,7 +399,7 @@ async def test_many_owners_at_once_do_not_mix(deploy: Deploy, sessions_on: Any) 
     await asyncio.gather(*(o.questionnaire(credit_code(100 + i)) for i, o in enumerate(owners)))
     await asyncio.gather(*(o.say("提交") for o in owners))
     rows = await submissions(sessions_on)
-    assert sorted(r.person_id for r in rows) == sorted(person_id(o.openid) for o in owners)
+    assert sorted(r.person_id for r in rows) == sorted(person_key("oa", o.openid) for o in owners)
     assert {r.profile["credit_code"] for r in rows} == {credit_code(100 + i) for i in range(6)}
 
 
@@ -553,11 +553,11 @@ async def test_the_last_contact_is_recorded_for_customer_service_messages(
     owner = bot.owner("o-contact")
     assert await owner.sim.send_event(owner.openid, "subscribe")
     async with sessions_on() as session:
-        person = await session.get(Person, person_id(owner.openid))
+        person = await session.get(Person, person_key("oa", owner.openid))
         assert person is not None and person.last_message_at is None  # an event is no message
     await owner.say("帮助")
     async with sessions_on() as session:
-        person = await session.get(Person, person_id(owner.openid))
+        person = await session.get(Person, person_key("oa", owner.openid))
         assert person is not None and person.last_message_at is not None
 
 
@@ -570,10 +570,10 @@ async def test_owners_can_stop_and_restart_notices(deploy: Deploy, sessions_on: 
     off = await owner.say("退订通知")
     assert "订阅通知" in off and "第 1/31 题" in off
     async with sessions_on() as session:
-        person = await session.get(Person, person_id(owner.openid))
+        person = await session.get(Person, person_key("oa", owner.openid))
         assert person is not None and person.notices_opt_out
     assert "重新收到" in await owner.say("订阅通知")
     async with sessions_on() as session:
-        person = await session.get(Person, person_id(owner.openid))
+        person = await session.get(Person, person_key("oa", owner.openid))
         assert person is not None and not person.notices_opt_out
     assert await draft_of(redis_client, owner.openid) == before  # the questionnaire is untouched

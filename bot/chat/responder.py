@@ -19,7 +19,7 @@ from bot.chat.draft_progress import DraftProgress
 from bot.chat.effects import ArchiveRequests
 from bot.chat.throttle import PerPersonThrottle
 from bot.wechat.callback import InboundMessage
-from bot.wechat.identity import CHANNEL, OaIdentities, Who
+from bot.wechat.identity import OaIdentities, Who
 from flows.conversation import handle, resume
 from flows.events import (
     Completion,
@@ -46,12 +46,6 @@ RETRY_WAIT_SECONDS = 4.5
 MAX_CONFLICT_RETRIES = 8
 # The 48-hour customer-service window needs the last contact to within minutes, not seconds.
 CONTACT_INTERVAL = 600.0
-
-
-def person_id(openid: str) -> str:
-    """The channel person of an Official Account user (their subject when WeChat gives no
-    unionid)."""
-    return f"{CHANNEL}:{openid}"
 
 
 class OfficialAccountResponder:

@@ -76,7 +76,6 @@ GET_ENDPOINTS = ("cgi-bin/token", "sns/jscode2session", "cgi-bin/user/info")
 POST_ENDPOINTS = ("cgi-bin/stable_token", "cgi-bin/message/template/send",
                   "cgi-bin/message/subscribe/send", "cgi-bin/message/custom/send")
 ENDPOINTS = GET_ENDPOINTS + POST_ENDPOINTS
-SEND_ENDPOINTS = POST_ENDPOINTS[1:]
 SUBSCRIBE_STATES = ("developer", "trial", "formal")
 LANGS = ("zh_CN", "en_US", "zh_HK", "zh_TW")
 
