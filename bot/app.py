@@ -19,7 +19,7 @@ from bot.api.area_report import ReportContext
 from bot.api.miniprogram import API_KEY, MiniProgramAPI, add_mp_routes
 from bot.api.openapi import openapi_document
 from bot.chat.commissioner_desk import CommissionerDesk, bind_limiter
-from bot.chat.effects import ArchiveRequests
+from bot.chat.effects import Effects
 from bot.chat.responder import OfficialAccountResponder
 from bot.config import Settings
 from bot.translations import translator
@@ -69,24 +69,24 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
             await store.load_scripts()
             sessions = session_factory(engine)
             desk = CommissionerDesk(sessions, bind_limiter(redis), clock=time.time)
-            requests = ArchiveRequests(sessions, clock=time.time, desk=desk)
+            effects = Effects(sessions, clock=time.time, desk=desk)
             identities = OaIdentities(SubjectAliases(redis),
                                       unionid_of=oa_api.unionid_of if oa_api else None)
-            responder: Responder = OfficialAccountResponder(ctx, store, requests, identities)
+            responder: Responder = OfficialAccountResponder(ctx, store, effects, identities)
             app[RESPONDER] = responder
             app[API_KEY] = MiniProgramAPI(
-                ctx, store, requests, MpSessionStore(redis),
+                ctx, store, effects, MpSessionStore(redis),
                 RateLimiter(redis, limit=settings.mp_rate_limit),
                 exchange=mp_api.jscode2session if mp_api else None)
             max_level = len(ctx.sets[ctx.default_set].level_rules)
-            app[ADMIN_KEY] = AdminAPI(settings.admin_token, requests.sessions, ctx.reference,
+            app[ADMIN_KEY] = AdminAPI(settings.admin_token, sessions, ctx.reference,
                                       ctx.tr, max_level=max_level,
                                       report=ReportContext(ctx.iset(None), ctx.reference,
                                                            ctx.tr))
             if settings.notice_worker:
                 channels = NoticeChannels(oa_api, mp_api, settings.notice_oa_template or None,
                                           settings.notice_mp_template or None)
-                worker = build_worker(requests.sessions, redis, channels, ctx.tr, settings)
+                worker = build_worker(sessions, redis, channels, ctx.tr, settings)
                 app[WORKER_TASK] = asyncio.create_task(worker.run(stop))
             yield
         finally:

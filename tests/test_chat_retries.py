@@ -11,7 +11,7 @@ from datetime import timedelta
 import redis.asyncio as aioredis
 
 from bot.chat.commissioner_desk import CommissionerDesk, bind_limiter
-from bot.chat.effects import ArchiveRequests
+from bot.chat.effects import Effects
 from bot.chat.responder import OfficialAccountResponder
 from bot.translations import translator
 from bot.wechat.callback import InboundMessage
@@ -33,7 +33,7 @@ CTX = Context(sets=builtin_sets(), default_set=DEFAULT_SET_ID, reference=builtin
 NOW = (T0 + timedelta(minutes=5)).timestamp()
 
 
-class RacedEffects(ArchiveRequests):
+class RacedEffects(Effects):
     """The real effects, but right after the first request is carried out another message of
     the same person saves its state first (a second tap on the phone), so the step's own save
     meets a newer version and the step runs again."""

@@ -30,7 +30,7 @@ from bot.api.json_api import (
     read_object,
 )
 from bot.chat.draft_progress import DraftProgress
-from bot.chat.effects import ArchiveRequests
+from bot.chat.effects import Effects
 from bot.wechat.client import CodeSession, WeChatAPIError, WeChatUnavailable
 from bot.wechat.identity import Who
 from flows import draft_edits, submission
@@ -58,17 +58,17 @@ CodeExchange = Callable[[str], Awaitable[CodeSession]]
 class MiniProgramAPI:
     """The handlers' shared parts: the pure core, the stores and WeChat's login exchange."""
 
-    def __init__(self, ctx: Context, store: ConversationStore, requests: ArchiveRequests,
+    def __init__(self, ctx: Context, store: ConversationStore, effects: Effects,
                  sessions: MpSessionStore, limiter: RateLimiter, exchange: CodeExchange | None,
                  *, clock: Callable[[], float] = time.time) -> None:
         self.ctx = ctx
         self.store = store
-        self.requests = requests
+        self.effects = effects
         self.sessions = sessions
         self.limiter = limiter
         self.exchange = exchange
         self.clock = clock
-        self.progress = DraftProgress(ctx, requests.sessions, clock=clock)
+        self.progress = DraftProgress(ctx, effects.sessions, clock=clock)
 
     def tr(self, message: str, **params: Any) -> str:
         return self.ctx.tr.gettext(message).format(**params)
@@ -191,7 +191,7 @@ async def login(request: web.Request) -> web.Response:
                         openid=found.openid, unionid=found.unionid,
                         session_key=found.session_key)
     token = await api.sessions.create(session)
-    await archive.touch_person(api.requests.sessions, person, CHANNEL, found.openid,
+    await archive.touch_person(api.effects.sessions, person, CHANNEL, found.openid,
                                datetime.fromtimestamp(api.clock(), tz=UTC),
                                unionid=found.unionid)
     return json_response({"token": token, "expires_in": api.sessions.ttl,
@@ -249,7 +249,7 @@ async def enterprise(request: web.Request) -> web.Response:
     code = parse_credit_code(request.match_info["credit_code"])
     if isinstance(code, Problem):
         raise api.problems([code])
-    profile = await archive.enterprise_profile(api.requests.sessions, code)
+    profile = await archive.enterprise_profile(api.effects.sessions, code)
     if profile is None:
         raise ApiError(404, "not_found", api.tr("This credit code has no archive yet."))
     return json_response({"profile": asdict(profile)})
@@ -371,7 +371,7 @@ async def submit(request: web.Request) -> web.Response:
     if isinstance(made, list):
         raise api.problems(made)
     try:
-        results = await api.requests.submit(made, api.who(session))
+        results = await api.effects.submit(made, api.who(session))
     except Exception:
         log.exception("submission of a mini-program draft failed")
         raise ApiError(503, "unavailable", api.tr(
@@ -408,7 +408,7 @@ async def upcoming_notices(request: web.Request) -> web.Response:
     """Trainings and events ahead that concern this person, with their sign-up state."""
     api = _api(request)
     session = await api.authenticate(request)
-    found = await api.requests.board.upcoming(session.person_id)
+    found = await api.effects.board.upcoming(session.person_id)
     return json_response({"notices": [{
         "id": n.id, "kind": n.kind, "title": n.title, "body": n.body,
         "starts_at": n.starts_at.isoformat(),
@@ -423,7 +423,7 @@ async def sign_up(request: web.Request) -> web.Response:
     api = _api(request)
     session = await api.authenticate(request)
     notice_id = path_id(request, "id", api.tr("There is no such notice."))
-    found = await api.requests.board.sign_up(notice_id, session.person_id)
+    found = await api.effects.board.sign_up(notice_id, session.person_id)
     if found.outcome == "not_found":
         raise ApiError(404, "not_found", api.tr("There is no such notice."))
     if found.outcome == "closed":
@@ -436,7 +436,7 @@ async def withdraw(request: web.Request) -> web.Response:
     api = _api(request)
     session = await api.authenticate(request)
     notice_id = path_id(request, "id", api.tr("There is no such notice."))
-    withdrawn = (await api.requests.board.withdraw(notice_id, session.person_id)).withdrawn
+    withdrawn = (await api.effects.board.withdraw(notice_id, session.person_id)).withdrawn
     if not withdrawn:
         raise ApiError(404, "not_found", api.tr("You have not signed up for this notice."))
     return json_response({"signup": "cancelled"})
@@ -451,7 +451,7 @@ def _summary(stored: archive.StoredResult) -> dict[str, Any]:
 async def results(request: web.Request) -> web.Response:
     api = _api(request)
     session = await api.authenticate(request)
-    history = await archive.latest_results(api.requests.sessions, subject_id=session.subject_id,
+    history = await archive.latest_results(api.effects.sessions, subject_id=session.subject_id,
                                            limit=HISTORY_LIMIT)
     return json_response({"results": [_summary(r) for r in history]})
 
@@ -460,7 +460,7 @@ async def result_detail(request: web.Request) -> web.Response:
     api = _api(request)
     session = await api.authenticate(request)
     raw_id = request.match_info["id"]
-    history = await archive.latest_results(api.requests.sessions, subject_id=session.subject_id,
+    history = await archive.latest_results(api.effects.sessions, subject_id=session.subject_id,
                                            limit=HISTORY_LIMIT)
     # Only the person's own enterprise's history is visible: anything else is "not found".
     for index, stored in enumerate(history):
@@ -484,8 +484,8 @@ async def subscriptions(request: web.Request) -> web.Response:
     accepted = [template for template, result in outcome.items() if result == "accept"]
     now = datetime.fromtimestamp(api.clock(), tz=UTC)
     if accepted:
-        await consents.add_consents(api.requests.sessions, session.person_id, accepted, now)
-    balances = await consents.consent_balances(api.requests.sessions, session.person_id)
+        await consents.add_consents(api.effects.sessions, session.person_id, accepted, now)
+    balances = await consents.consent_balances(api.effects.sessions, session.person_id)
     return json_response({"consents": balances})
 
 

@@ -1,7 +1,8 @@
-"""Carries out what the pure conversation asks of the archive, for every channel.
+"""Carries out what the pure conversation asks of the outside world, for every channel.
 
-The chat (`oa_responder`) and the mini-program API (`mp_api`) both submit, look up archives and
-read results through here, so a submission is the same record whichever channel made it.
+The chat (`bot.chat.responder`) and the mini-program API (`bot.api.miniprogram`) both submit,
+look up archives, read results, sign up and reach the commissioners' desk through here, so a
+submission is the same record whichever channel made it.
 """
 
 from __future__ import annotations
@@ -72,8 +73,9 @@ def submission_record(request: Submit, who: Who) -> archive.SubmissionRecord:
         submitted_at=datetime.fromtimestamp(request.submitted_at, tz=UTC))
 
 
-class ArchiveRequests:
-    """Performs `flows.conversation` requests against the archive database."""
+class Effects:
+    """Carries out the requests of `flows.events` against the archive, the notices and the
+    commissioners' desk."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *,
                  clock: Callable[[], float], desk: CommissionerDesk | None = None) -> None:

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 
 from bot.chat.draft_progress import DraftProgress
-from bot.chat.effects import ArchiveRequests
+from bot.chat.effects import Effects
 from bot.chat.throttle import PerPersonThrottle
 from bot.wechat.callback import InboundMessage
 from bot.wechat.identity import OaIdentities, Who
@@ -51,14 +51,14 @@ CONTACT_INTERVAL = 600.0
 class OfficialAccountResponder:
     """The `Responder` of the WeChat callback for the questionnaire."""
 
-    def __init__(self, ctx: Context, store: ConversationStore, requests: ArchiveRequests,
+    def __init__(self, ctx: Context, store: ConversationStore, effects: Effects,
                  identities: OaIdentities, *, clock: Callable[[], float] = time.time) -> None:
         self.ctx = ctx
         self.store = store
-        self.requests = requests
+        self.effects = effects
         self.identities = identities
         self.clock = clock
-        self.progress = DraftProgress(ctx, requests.sessions, clock=clock)
+        self.progress = DraftProgress(ctx, effects.sessions, clock=clock)
         self._contacts = PerPersonThrottle(CONTACT_INTERVAL)
 
     async def __call__(self, message: InboundMessage) -> str | None:
@@ -89,7 +89,7 @@ class OfficialAccountResponder:
         if not self._contacts.due(who.person_id, self.clock()):
             return
         try:
-            await self.requests.touch(who)
+            await self.effects.touch(who)
         except Exception:
             log.warning("could not record the last contact of %s", who.person_id,
                         exc_info=True)
@@ -97,7 +97,7 @@ class OfficialAccountResponder:
     async def _process(self, who: Who, dedupe: str, message: InboundMessage, state: State,
                        version: int) -> tuple[str | None, State]:
         person = who.subject_id
-        desk = self.requests.desk
+        desk = self.effects.desk
         inbound = self._inbound(message, commissioner=desk is not None
                                 and await desk.is_commissioner(who.person_id))
         done: list[tuple[Request, Completion]] = []  # across the attempts for this message
@@ -133,7 +133,7 @@ class OfficialAccountResponder:
 
     async def _perform(self, who: Who, request: Request) -> Completion:
         try:
-            return await self.requests.carry_out(request, who)
+            return await self.effects.carry_out(request, who)
         except Exception:
             log.exception("request %s for %s failed", type(request).__name__, who.person_id)
             return RequestFailed(request)
