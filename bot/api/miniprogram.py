@@ -37,7 +37,7 @@ from flows import draft_edits, submission
 from flows.indicators import IndicatorSet
 from flows.problems import Problem
 from flows.profile import PROFILE_FIELDS, parse_credit_code
-from flows.state import Context, Draft, State, answered_count
+from flows.state import Context, Draft, QuestionStep, SceneStep, State, answered_count, step_of
 from storage import archive, consents
 from storage.conversations import ConversationStore
 from storage.identities import subject_for
@@ -345,17 +345,19 @@ async def review(request: web.Request) -> web.Response:
     iset = api.ctx.iset(draft)
     items = []
     for n, code in enumerate(iset.codes, start=1):
-        question = iset.question_by_code.get(code)
         value = draft.answers.get(code)
-        if question is not None:
-            keys = value if isinstance(value, list) else [] if value is None else [value]
-            texts = [question.option_by_key[k].text for k in keys if k in question.option_by_key]
-            items.append({"number": n, "code": code, "title": question.title, "answer": value,
-                          "texts": texts})
-        else:
-            scene = iset.scene_by_code[code]
-            items.append({"number": n, "code": code, "title": scene.name, "answer": value,
-                          "texts": [] if value is None else [scene.levels.get(value, "")]})
+        match step_of(iset, code):
+            case QuestionStep(question=question):
+                keys = value if isinstance(value, list) else [] if value is None else [value]
+                texts = [question.option_by_key[k].text for k in keys
+                         if k in question.option_by_key]
+                items.append({"number": n, "code": code, "title": question.title,
+                              "answer": value, "texts": texts})
+            case SceneStep(scene=scene):
+                items.append({"number": n, "code": code, "title": scene.name, "answer": value,
+                              "texts": [] if value is None else [scene.levels.get(value, "")]})
+            case other:  # the codes are the questions' and the scenes'
+                raise AssertionError(other)
     missing = submission.missing(api.ctx, draft)
     return json_response({**api.draft_view(draft, version), "items": items,
                   "missing": [{"code": p.code, "field": p.subject,
