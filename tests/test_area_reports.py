@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,8 @@ import redis.asyncio as aioredis
 from openpyxl import load_workbook
 
 from bot.api.admin_access import new_token, token_digest
-from flows.profile import builtin_reference
+from flows.beijing_time import BEIJING
+from flows.profile import builtin_reference, normalize
 from flows.roster import check_roster
 from flows.statistics import EnterpriseFacts, summarize
 from storage import api_tokens
@@ -25,7 +26,7 @@ from storage.db import session_factory
 from storage.roster import import_rows
 from tests import console
 from tests.db_fixtures import EmptyDatabase
-from tests.test_notice_e2e import ADMIN, Service, service
+from tests.test_notice_e2e import ADMIN, OA, Service, service
 from tests.test_roster import HEADER, row
 
 
@@ -175,3 +176,75 @@ def test_export_and_tokens_from_the_terminal(tmp_path: Path) -> None:
     assert console.dxbot(tmp_path, "export", str(tmp_path / "x.csv")).returncode == 2
     assert console.dxbot(tmp_path, "export", str(tmp_path / "x.xlsx"),
                          "--commissioner", "3").returncode == 1
+
+
+# What spreadsheets read as the start of a formula, typed as people type it on a phone
+# (full-width ＝ and ＋ become = and + in the profile), and an error literal.
+FORMULA_NAMES = ['＝HYPERLINK("http://example.com/x","点我领补贴")', "+SUM(1,2)有限公司",
+                 "-2+3有限公司", "@SUM(A1:A9)有限公司", "#N/A"]
+
+
+async def test_the_export_writes_what_people_typed_as_text_and_dates_as_dates(
+    empty_database: EmptyDatabase, redis_client: aioredis.Redis, redis_socket: str | None,
+    tmp_path: Path,
+) -> None:
+    async with service(empty_database, redis_socket, tmp_path) as s:
+        before = datetime.now(BEIJING).replace(tzinfo=None)
+        typed: dict[str, tuple[str, str]] = {}  # credit code: name and county as stored
+        for serial, name in enumerate(FORMULA_NAMES):
+            county = ["＝1+2区", "+历下区", "-历城区", "@章丘区", "#REF!"][serial]
+            code = await s.submit(f"o-{serial}", serial, "1", name=name, county=county)
+            typed[code] = (normalize(name), normalize(county))
+        engine = empty_database.engine()
+        await import_rows(session_factory(engine), check_roster(
+            [HEADER, row(9, name="=1+1有限公司", county="=1+2区", contact="=cmd|'/C calc'!A0")],
+            builtin_reference()).rows, datetime.now(UTC))
+        await engine.dispose()
+        drafting = row(9)[1]
+        typed[drafting] = ("=1+1有限公司", "=1+2区")
+        s.wechat.add_user(OA, "o-draft")  # starts on the roster's enterprise: in progress
+        await s.sim.send_event("o-draft", "subscribe")
+        for line in ("开始测评", drafting, "确认", "B"):
+            await s.say("o-draft", line)
+        status, body = await api(s, "GET", "/export.xlsx", ADMIN)
+        after = datetime.now(BEIJING).replace(tzinfo=None)
+
+    assert status == 200
+    book = load_workbook(io.BytesIO(body))  # cells with their types, not values only
+    for sheet in book.worksheets:
+        for cells in sheet.iter_rows():
+            for cell in cells:
+                assert cell.data_type not in ("f", "e"), (sheet.title, cell.coordinate,
+                                                          cell.value)
+    enterprises, summary = book.worksheets
+    heading = [c.value for c in next(enterprises.iter_rows())]
+    rows = {r[1].value: r for r in enterprises.iter_rows(min_row=2)}
+    assert set(rows) == set(typed)
+    for code, (name, county) in typed.items():
+        cells = rows[code]
+        assert (cells[0].value, cells[3].value) == (name, county)
+        assert all(c.data_type == "s" and c.quotePrefix for c in (cells[0], cells[3]))
+    contact = rows[drafting][heading.index("联系人")]
+    assert contact.value == "=cmd|'/C calc'!A0" and contact.data_type == "s"
+    mobile = rows[drafting][heading.index("手机")]
+    assert mobile.value == "13800000000" and mobile.data_type == "s" and mobile.quotePrefix
+
+    def moments(code: str, *headings: str) -> list[Any]:
+        return [rows[code][heading.index(h)] for h in headings]
+
+    submitted = next(iter(typed))
+    for cell in moments(submitted, "开始作答时间", "提交时间") + moments(drafting, "最近作答时间"):
+        assert cell.is_date and cell.number_format == "yyyy-mm-dd hh:mm"
+        assert before - timedelta(minutes=1) <= cell.value <= after  # Beijing, not UTC
+    for code in typed:
+        [day] = moments(code, "建档日期")
+        assert day.is_date and day.number_format == "yyyy-mm-dd"
+        assert before.date() <= day.value.date() <= after.date()
+    assert moments(submitted, "最近作答时间")[0].value is None  # submitted: no live draft
+    [employees, total] = moments(submitted, "员工人数", "总分")
+    assert employees.value == 50 and employees.data_type == "n"  # numbers stay numbers
+    assert isinstance(total.value, float) and rows[submitted][18].value == 2
+
+    counties = {c.value: c for r in summary.iter_rows() for c in r if c.value is not None}
+    for county in ("=1+2区", "+历下区", "-历城区", "@章丘区", "#REF!"):
+        assert counties[county].data_type == "s" and counties[county].quotePrefix

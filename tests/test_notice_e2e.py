@@ -51,15 +51,15 @@ class Service:
         for serial, (openid, city) in enumerate(cities):
             await self.submit(openid, serial, city)
 
-    async def submit(self, openid: str, serial: int, city: str, *,
-                     scene_level: str = "2") -> str:
+    async def submit(self, openid: str, serial: int, city: str, *, scene_level: str = "2",
+                     name: str = "某某机械有限公司", county: str = "某区") -> str:
         """`openid` follows the account and submits for the enterprise with credit code number
         `serial` in `city` (its number), every scene at `scene_level`; the credit code."""
         self.wechat.add_user(OA, openid)
         first17 = f"91370100MA{serial:07d}"
         code = first17 + credit_code_check_char(first17)
         await self.sim.send_event(openid, "subscribe")
-        for line in ["开始测评", code, "某某机械有限公司", city, "某区", "F", "50", *["B"] * 15,
+        for line in ["开始测评", code, name, city, county, "F", "50", *["B"] * 15,
                      *[scene_level] * 16, "提交"]:
             await self.sim.send_text(openid, line)
         return code
