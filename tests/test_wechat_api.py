@@ -35,7 +35,19 @@ class Fake:
         self.base = base
 
     def token_calls(self) -> int:
-        return len(self.wechat.calls_to("cgi-bin/token"))
+        return len(self.wechat.calls_to("cgi-bin/stable_token"))
+
+    def forced(self) -> list[bool]:
+        """Per stable_token call: whether it asked for a forced refresh."""
+        return [c["body"]["force_refresh"] for c in self.wechat.calls_to("cgi-bin/stable_token")]
+
+    async def force_elsewhere(self, appid: str = APPID, secret: str = SECRET) -> None:
+        """Another system on the same appid forces a refresh (ours is cut off at once)."""
+        async with aiohttp.ClientSession() as http, http.post(
+                f"{self.base}/cgi-bin/stable_token", json={
+                    "grant_type": "client_credential", "appid": appid, "secret": secret,
+                    "force_refresh": True}) as response:
+            assert "access_token" in await response.json()
 
     def results(self, endpoint: str) -> list[int | None]:
         return [c["errcode"] for c in self.wechat.calls_to(endpoint)]
@@ -92,7 +104,7 @@ async def test_concurrent_callers_in_three_workers_fetch_one_token(
 ) -> None:
     workers = [client(http, redis_client, fake.base) for _ in range(3)]
     # Slow token answers widen the window in which the others would fetch too.
-    fake.wechat.add_fault(Fault("cgi-bin/token", delay_ms=200))
+    fake.wechat.add_fault(Fault("cgi-bin/stable_token", delay_ms=200))
     infos = await asyncio.gather(*(workers[i % 3].user_info("o-ann") for i in range(10)))
     assert all(info["unionid"] == "u-ann" for info in infos)
     assert fake.token_calls() == 1
@@ -105,21 +117,116 @@ async def test_apps_keep_separate_tokens(
     oa = client(http, redis_client, fake.base)
     mini = client(http, redis_client, fake.base, appid=MINI, secret=MINI_SECRET)
     assert await oa.access_token() != await mini.access_token()
-    assert {c["appid"] for c in fake.wechat.calls_to("cgi-bin/token")} == {APPID, MINI}
+    assert {c["appid"] for c in fake.wechat.calls_to("cgi-bin/stable_token")} == {APPID, MINI}
     assert await redis_client.exists(TOKEN_KEY, f"dx:wx:{{{MINI}}}:token") == 2
 
 
+@pytest.mark.parametrize("errcode", [40001, 40014])
 async def test_a_rejected_token_is_refreshed_once_and_the_call_repeated(
-    fake: Fake, http: aiohttp.ClientSession, redis_client: aioredis.Redis,
+    fake: Fake, http: aiohttp.ClientSession, redis_client: aioredis.Redis, errcode: int,
 ) -> None:
     worker = client(http, redis_client, fake.base)
     assert await worker.unionid_of("o-ann") == "u-ann"
-    fake.wechat.add_fault(Fault("cgi-bin/user/info", errcode=40001))
+    fake.wechat.add_fault(Fault("cgi-bin/user/info", errcode=errcode))
     assert await worker.unionid_of("o-bob") is None
-    assert fake.token_calls() == 2
-    assert fake.results("cgi-bin/user/info") == [0, 40001, 0]
+    # WeChat still hands out the token it rejected, so only a forced refresh replaces it.
+    assert fake.forced() == [False, False, True]
+    assert fake.results("cgi-bin/user/info") == [0, errcode, 0]
     assert fake.wechat.calls_to("cgi-bin/user/info")[-1]["token_no"] == 2
     assert (await redis_client.get(TOKEN_KEY)).decode() == await worker.access_token()
+
+
+async def test_tokens_come_from_stable_token_for_both_apps(
+    fake: Fake, http: aiohttp.ClientSession, redis_client: aioredis.Redis,
+) -> None:
+    await client(http, redis_client, fake.base).user_info("o-ann")
+    mini = client(http, redis_client, fake.base, appid=MINI, secret=MINI_SECRET)
+    await mini.access_token()
+    assert fake.wechat.calls_to("cgi-bin/token") == []
+    assert [(c["query"], c["body"]) for c in fake.wechat.calls_to("cgi-bin/stable_token")] == [
+        ({}, {"grant_type": "client_credential", "appid": APPID, "secret": "***",
+              "force_refresh": False}),
+        ({}, {"grant_type": "client_credential", "appid": MINI, "secret": "***",
+              "force_refresh": False})]  # the secret in the body, never in a URL
+
+
+async def test_two_systems_on_one_appid_do_not_knock_each_other_out(
+    fake: Fake, redis_client: aioredis.Redis,
+) -> None:
+    # Two processes that share nothing: their own HTTP sessions and their own token caches
+    # (another key prefix: as a second system on the same appid would).
+    async with aiohttp.ClientSession() as one, aiohttp.ClientSession() as two:
+        first = WeChatClient(one, redis_client, base=fake.base, appid=APPID, secret=SECRET)
+        second = WeChatClient(two, redis_client, base=fake.base, appid=APPID, secret=SECRET,
+                              prefix="other")
+        await first.user_info("o-ann")
+        await second.user_info("o-ann")  # fetches a token of its own
+        await first.user_info("o-bob")  # and the first one's still works
+        await second.user_info("o-bob")
+    assert fake.results("cgi-bin/user/info") == [0, 0, 0, 0]
+    assert fake.token_calls() == 2
+    assert {c["token_no"] for c in fake.wechat.calls_to("cgi-bin/user/info")} == {1}
+
+
+async def test_another_systems_forced_refresh_is_picked_up_without_forcing_again(
+    fake: Fake, http: aiohttp.ClientSession, redis_client: aioredis.Redis,
+) -> None:
+    worker = client(http, redis_client, fake.base)
+    await worker.user_info("o-ann")
+    await fake.force_elsewhere()  # token 1 is cut off, token 2 is WeChat's current one
+    await worker.user_info("o-bob")
+    assert fake.results("cgi-bin/user/info") == [0, 40001, 0]
+    assert fake.forced() == [False, True, False]  # ours, the other system's, ours
+    assert fake.wechat.calls_to("cgi-bin/user/info")[-1]["token_no"] == 2
+
+
+async def test_a_forced_refresh_is_not_repeated_within_a_minute(
+    fake: Fake, http: aiohttp.ClientSession, redis_client: aioredis.Redis,
+) -> None:
+    workers = [client(http, redis_client, fake.base) for _ in range(2)]
+    fake.wechat.add_fault(Fault("cgi-bin/user/info", errcode=40001))
+    await workers[0].user_info("o-ann")  # forced once: token 2
+    fake.wechat.advance(40)  # WeChat would force again, but for nothing
+    fake.wechat.add_fault(Fault("cgi-bin/user/info", errcode=40001))
+    with pytest.raises(WeChatAPIError) as raised:
+        await workers[1].user_info("o-ann")  # another process: the same token 2, rejected
+    assert raised.value.errcode == 40001
+    assert fake.forced() == [False, False, True, False]
+    assert fake.results("cgi-bin/user/info") == [40001, 0, 40001]  # not repeated in vain
+
+
+@pytest.mark.parametrize("refusal", ["interval", "quota"])
+async def test_when_wechat_will_not_force_a_refresh_the_rejection_stands(
+    fake: Fake, http: aiohttp.ClientSession, redis_client: aioredis.Redis, refusal: str,
+) -> None:
+    if refusal == "quota":  # another system spent the 20 forced refreshes of the day
+        for _ in range(21):  # (the first only makes a token: there was none to replace)
+            await fake.force_elsewhere()
+            fake.wechat.advance(31)
+    else:  # another system forced one 10 s ago: WeChat answers with that token again
+        await fake.force_elsewhere()
+        await fake.force_elsewhere()
+        fake.wechat.advance(10)
+    fake.wechat.clear_calls()
+    worker = client(http, redis_client, fake.base)
+    fake.wechat.add_fault(Fault("cgi-bin/user/info", errcode=40001))
+    with pytest.raises(WeChatAPIError) as raised:
+        await worker.user_info("o-ann")
+    # The token's rejection, not 45009: the notice worker would take that for the send quota.
+    assert raised.value.errcode == 40001
+    assert fake.forced() == [False, False, True]
+    assert fake.results("cgi-bin/stable_token") == [0, 0, 45009 if refusal == "quota" else 0]
+    assert fake.results("cgi-bin/user/info") == [40001]
+
+
+async def test_a_token_near_its_end_is_kept_no_longer_than_it_lives(
+    fake: Fake, http: aiohttp.ClientSession, redis_client: aioredis.Redis,
+) -> None:
+    await fake.force_elsewhere()  # another system's token, current for WeChat
+    fake.wechat.advance(7200 - 30)
+    worker = client(http, redis_client, fake.base)
+    await worker.user_info("o-ann")  # stable_token hands out the same one, 30 s left
+    assert 0 < await redis_client.ttl(TOKEN_KEY) <= 30
 
 
 async def test_a_token_rejected_twice_is_not_refreshed_again(
@@ -130,7 +237,7 @@ async def test_a_token_rejected_twice_is_not_refreshed_again(
     with pytest.raises(WeChatAPIError) as raised:
         await worker.send_custom_text("o-ann", "您好")
     assert raised.value.errcode == 40001
-    assert fake.token_calls() == 2
+    assert fake.forced() == [False, False, True]  # stable_token gave the rejected one again
 
 
 async def test_another_workers_refresh_is_used_not_repeated(
@@ -143,7 +250,7 @@ async def test_another_workers_refresh_is_used_not_repeated(
     # now rejects it. The second worker must pick up token 2, not fetch token 3.
     await first.refresh(stale=await first.access_token())
     await second.user_info("o-bob")
-    assert fake.token_calls() == 2
+    assert fake.forced() == [False, False, True]  # all the first worker's (see above)
     assert fake.results("cgi-bin/user/info") == [0, 0, 40001, 0]
 
 
@@ -173,7 +280,7 @@ async def test_a_worker_waits_for_the_refresh_another_holds(
 async def test_a_refresh_that_outlived_its_lock_does_not_overwrite_a_newer_token(
     fake: Fake, http: aiohttp.ClientSession, redis_client: aioredis.Redis,
 ) -> None:
-    fake.wechat.add_fault(Fault("cgi-bin/token", delay_ms=300))
+    fake.wechat.add_fault(Fault("cgi-bin/stable_token", delay_ms=300))
     refreshing = asyncio.create_task(client(http, redis_client, fake.base).access_token())
     await asyncio.sleep(0.1)
     # Meanwhile its lock ran out and another worker fetched and stored a newer token.

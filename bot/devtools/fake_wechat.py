@@ -86,6 +86,7 @@ ERRMSG = {
     40003: "invalid openid",
     40008: "invalid message type",
     40013: "invalid appid",
+    40014: "invalid access_token",
     40029: "invalid code",
     40037: "invalid template_id",
     40125: "invalid appsecret",

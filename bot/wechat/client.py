@@ -1,11 +1,15 @@
 """Our async client of the WeChat API (Official Account or mini-program: one client per appid).
 
-The access token is shared by every worker through Redis. WeChat invalidates the previous token
-(after a grace period) whenever a new one is fetched, so uncoordinated refreshes make workers
-knock each other's tokens out. Here one refresh happens at a time across all processes (a Redis
-lock; within a process also an asyncio lock), everyone else waits for its result, and a token
-WeChat rejects (40001/42001) is refreshed once, unless another worker has already replaced it,
-and the call repeated.
+The access token comes from `cgi-bin/stable_token`, which hands every caller the same token
+until it nears its end (`cgi-bin/token` would cut the previous one off, so several processes or
+a second system on the same appid knocked each other's tokens out). It is shared by every worker
+through Redis; one refresh happens at a time across all processes (a Redis lock; within a
+process also an asyncio lock) and everyone else waits for its result. A token WeChat rejects
+(40001/40014/42001) is replaced once, unless another worker has already replaced it, and the
+call repeated; when stable_token hands out the very token just rejected, only a forced refresh
+replaces it, and since WeChat allows those every 30 s and 20 times a day per appid (a forced
+refresh also cuts off the token everyone else holds), one is asked for at most once a minute
+across all our processes; otherwise the rejection stands.
 
 Errors: `WeChatAPIError` when WeChat answered with an errcode (kept as is: the notice pipeline
 branches on -1, 43101, 45009…); `WeChatTimeout` / `WeChatConnectionError` (both
@@ -30,9 +34,11 @@ import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 
-TOKEN_INVALID = frozenset({40001, 42001})  # invalid or superseded, expired
+TOKEN_INVALID = frozenset({40001, 40014, 42001})  # invalid or superseded, malformed, expired
 SAFETY_MARGIN = 300  # seconds before WeChat's expiry at which the shared token is dropped
-MIN_TTL = 60  # shortest time a fetched token is kept in Redis
+MIN_TTL = 60  # shortest time a fetched token is kept in Redis (unless it ends sooner)
+FORCE_INTERVAL = 60  # seconds between our forced refreshes of an appid (WeChat: >= 30 s)
+QUOTA_REACHED = 45009
 LOCAL_SECONDS = 60.0  # how long a worker trusts its own copy without asking Redis (< margin)
 POLL_SECONDS = 0.05  # how often a waiting worker looks for another's new token
 # Failures before anything was sent (ConnectionTimeoutError is aiohttp >= 3.10).
@@ -115,6 +121,7 @@ class WeChatClient:
         # "{appid}" is a Cluster hash tag: the token and its lock live in one slot.
         self._token_key = f"{prefix}:wx:{{{appid}}}:token"
         self._lock_key = f"{prefix}:wx:{{{appid}}}:lock"
+        self._forced_key = f"{prefix}:wx:{{{appid}}}:forced"
         # The lock outlives the longest fetch, so it only expires when its holder died.
         self._lock_ms = int((timeout + 5.0) * 1000)
         self._wait_seconds = self._lock_ms / 1000 + 1.0
@@ -140,7 +147,7 @@ class WeChatClient:
 
     async def refresh(self, *, stale: str | None) -> str:
         """A token other than `stale`: one another worker stored meanwhile, or a new one fetched
-        under the cross-process lock."""
+        under the cross-process lock; `stale` itself when WeChat has no other to give."""
         async with self._refreshing:  # one coroutine of this process asks; the rest reuse it
             current = await self._shared_token()
             if current is not None and current != stale:
@@ -160,7 +167,9 @@ class WeChatClient:
                 current = await self._shared_token()  # stored just before we got the lock
                 if current is not None and current != stale:
                     return self._keep(current)
-                token, ttl = await self._fetch_token()
+                token, ttl = await self._fetch_token(force=False)
+                if token == stale:  # WeChat still hands out the token it rejected
+                    token, ttl = await self._forced_token() or (token, ttl)
                 if not await self._store(keys=[self._lock_key, self._token_key],
                                          args=[owner, token, ttl]):
                     log.warning("token refresh for %s outlived its lock; not shared", self.appid)
@@ -169,13 +178,37 @@ class WeChatClient:
             finally:
                 await self._unlock(keys=[self._lock_key], args=[owner])
 
-    async def _fetch_token(self) -> tuple[str, int]:
-        data = await self._request("GET", "cgi-bin/token", params={
-            "grant_type": "client_credential", "appid": self.appid, "secret": self._secret})
+    async def _fetch_token(self, *, force: bool) -> tuple[str, int]:
+        """WeChat's current token and how long to keep it. Over POST: the secret stays out of
+        URLs (and so out of proxies' logs)."""
+        data = await self._request("POST", "cgi-bin/stable_token", params={}, body={
+            "grant_type": "client_credential", "appid": self.appid, "secret": self._secret,
+            "force_refresh": force})
         token, expires_in = data.get("access_token"), data.get("expires_in")
-        if not isinstance(token, str) or not token or not isinstance(expires_in, int):
-            raise WeChatUnavailable("cgi-bin/token answered without a token", maybe_sent=False)
-        return token, max(MIN_TTL, expires_in - SAFETY_MARGIN)
+        if (not isinstance(token, str) or not token or not isinstance(expires_in, int)
+                or expires_in < 1):
+            raise WeChatUnavailable("cgi-bin/stable_token answered without a token",
+                                    maybe_sent=False)
+        # expires_in is what is left of the token, which may be little: never keep it longer.
+        return token, min(expires_in, max(MIN_TTL, expires_in - SAFETY_MARGIN))
+
+    async def _forced_token(self) -> tuple[str, int] | None:
+        """A forced refresh, unless one of ours was asked for within FORCE_INTERVAL or WeChat's
+        daily allowance is spent (None). Its 45009 is not passed on: callers would take it for
+        the quota of what they were sending."""
+        if not await self.redis.set(self._forced_key, "1", nx=True, ex=FORCE_INTERVAL):
+            log.warning("WeChat rejects the token of %s, yet hands it out again; a forced "
+                        "refresh was asked for within %d s, not another", self.appid,
+                        FORCE_INTERVAL)
+            return None
+        try:
+            return await self._fetch_token(force=True)
+        except WeChatAPIError as error:
+            if error.errcode != QUOTA_REACHED:
+                raise
+            log.warning("WeChat refuses more forced token refreshes for %s today (45009)",
+                        self.appid)
+            return None
 
     def _keep(self, token: str) -> str:
         self._local = (token, time.monotonic() + LOCAL_SECONDS)
@@ -239,9 +272,11 @@ class WeChatClient:
             self._local = None
             log.info("WeChat rejected the access token of %s (%d); refreshing once",
                      self.appid, error.errcode)
-            token = await self.refresh(stale=token)
+            fresh = await self.refresh(stale=token)
+            if fresh == token:  # no other token to be had: repeating would fail the same way
+                raise
             return await self._request(method, path, params={**(params or {}),
-                                                             "access_token": token}, body=body)
+                                                             "access_token": fresh}, body=body)
 
     async def jscode2session(self, code: str) -> CodeSession:
         """Exchange a mini-program wx.login() code (40029 unknown, 40163 already used)."""
