@@ -1,4 +1,4 @@
-"""The aiohttp application behind `dxbot serve`: WeChat callback, resources, health check."""
+"""The aiohttp application behind `dxbot serve`: WeChat callback, resources, health checks."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from bot.chat.commissioner_desk import CommissionerDesk, bind_limiter
 from bot.chat.effects import Effects
 from bot.chat.responder import OfficialAccountResponder
 from bot.config import Settings
+from bot.health import READINESS, Readiness, passwords, readyz
 from bot.translations import translator
 from bot.wechat.callback import Responder, add_wechat_routes
 from bot.wechat.client import WeChatClient
@@ -32,6 +33,7 @@ from flows.profile import builtin_reference
 from flows.state import Context
 from storage.conversations import ConversationStore
 from storage.db import create_engine, migrate, session_factory
+from storage.health import probe_engine
 from storage.identities import SubjectAliases
 from storage.mp_sessions import MpSessionStore, RateLimiter
 from storage.redis_server import open_redis
@@ -57,6 +59,8 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
     async def resources(app: web.Application) -> AsyncIterator[None]:
         redis, close_redis = await open_redis(settings)
         engine = create_engine(settings.database_url, connect_args=connect_args)
+        probes = probe_engine(settings.database_url, connect_args=connect_args)
+        app[READINESS] = Readiness(redis, probes, hide=passwords(settings))
         http = aiohttp.ClientSession()
         base = settings.wechat_api_base
         oa_api = wechat_client(http, redis, base, settings.wechat_appid, settings.wechat_secret)
@@ -97,6 +101,7 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await http.close()
+            await probes.dispose()
             await engine.dispose()
             await close_redis()
 
@@ -106,7 +111,8 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
     add_mp_routes(app)
     add_admin_routes(app)
     app.router.add_get("/api/openapi.json", _openapi)
-    app.router.add_get("/healthz", _health)
+    app.router.add_get("/healthz", _health)  # liveness: the process answers, nothing more
+    app.router.add_get("/readyz", readyz)
     return app
 
 

@@ -74,6 +74,7 @@ class Settings:
     notice_remind_seconds: int = 86400  # reminders to registrants this long before the start
     notice_pause_seconds: int = 3600  # after WeChat's 45009 (quota), wait this long
     idle_remind_days: int = 7  # remind owners whose draft is idle this long (0: never)
+    worker_health_port: int = 0  # `dxbot worker` serves /healthz and /readyz here (0: not)
     locale: str = "zh_CN"
 
     def __repr__(self) -> str:
@@ -151,6 +152,8 @@ def load_settings(
                                    _check_seconds),
         idle_remind_days=parse("IDLE_REMIND_DAYS", Settings.idle_remind_days,
                                _whole_number(0, 29)),
+        worker_health_port=parse("WORKER_HEALTH_PORT", Settings.worker_health_port,
+                                 _whole_number(0, 65535)),
         locale=parse("LOCALE", Settings.locale, _check_locale),
     )
 

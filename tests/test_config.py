@@ -106,6 +106,8 @@ def test_settings_are_frozen() -> None:
         ("NOTICE_REMIND_SECONDS", "0", 0),
         ("NOTICE_REMIND_SECONDS", "7200", 7200),
         ("NOTICE_PAUSE_SECONDS", "600", 600),
+        ("WORKER_HEALTH_PORT", "0", 0),
+        ("WORKER_HEALTH_PORT", "8081", 8081),
         ("LOCALE", "en", "en"),
     ],
 )
@@ -152,6 +154,7 @@ def test_accepted(name: str, value: str, expected: object) -> None:
         ("NOTICE_RATE", "fast", "must be a whole number from 0 to 99999"),
         ("NOTICE_REMIND_SECONDS", "1.5", "must be a whole number from 0 to 2592000"),
         ("NOTICE_PAUSE_SECONDS", "0", "must be a whole number of seconds"),
+        ("WORKER_HEALTH_PORT", "65536", "must be a whole number from 0 to 65535"),
         ("MP_RATE_LIMIT", "lots", "must be a whole number of requests per minute"),
         ("PORT", "-1", "must be an integer between 1 and 65535"),
         ("PORT", "http", "must be an integer between 1 and 65535, got 'http'"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import update
 
 from bot.devtools.fake_wechat import FakeWeChat, Fault
+from bot.health import Heartbeat
 from bot.translations import translator
 from bot.wechat.client import WeChatClient
 from bot.worker.notices import NoticeChannels, NoticeWorker
@@ -149,6 +151,18 @@ async def test_each_person_once_through_the_permitted_channel(setup: Setup) -> N
     await setup.queue.add(notice_id, list(records))
     await setup.drain(setup.worker(), setup.worker())
     assert len(setup.sends()) == 2
+
+
+async def test_every_chunk_sent_is_a_heartbeat(setup: Setup) -> None:
+    # A busy round may take long (WeChat's timeouts, retries' back-off, the send rate): the
+    # liveness probe hears from it after each chunk, not only when the round is over.
+    for i in range(5):
+        await setup.person("oa", f"o-{i}")
+    await setup.notice()
+    ticks = itertools.count()
+    heartbeat = Heartbeat(clock=lambda: next(ticks))  # tick 0 at its creation
+    await setup.drain(setup.worker(concurrency=2, heartbeat=heartbeat))
+    assert heartbeat.at == 3  # chunks of 2, 2 and 1
 
 
 async def test_without_a_template_only_recent_chatters_get_a_customer_service_message(

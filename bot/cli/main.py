@@ -33,8 +33,14 @@ def _parser() -> argparse.ArgumentParser:
     score = commands.add_parser(
         "score", help="score answer files offline and print one JSON result per file")
     score.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    commands.add_parser("worker", help="send notices (when DXBOT_NOTICE_WORKER is off in "
-                        "serve, or on more machines)")
+    worker = commands.add_parser("worker", help="send notices (when DXBOT_NOTICE_WORKER is "
+                                 "off in serve, or on more machines)")
+    worker.add_argument("--check", action="store_true",
+                        help="check once that Redis and the database answer, print a line for "
+                        "each, exit 0 when both do (for a container's health check)")
+    worker.add_argument("--health-port", type=int, metavar="PORT",
+                        help="serve /healthz and /readyz on this port while running (default "
+                        "DXBOT_WORKER_HEALTH_PORT; 0: none)")
     notice = commands.add_parser("notice", help="create, preview, schedule, cancel and list "
                                  "training and event notices")
     from bot.cli.notice import add_notice_arguments
@@ -106,7 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "worker":
         from bot.cli import worker
 
-        return worker.run(settings)
+        if args.health_port is not None:
+            settings = dataclasses.replace(settings, worker_health_port=args.health_port)
+        return worker.run(settings, check=args.check)
     if args.command == "notice":
         from bot.cli import notice
 

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.config import Settings
+from bot.health import Heartbeat
 from bot.wechat.client import WeChatAPIError, WeChatClient, WeChatUnavailable
 from flows.i18n import Translator
 from flows.messages import notices as notice_texts
@@ -71,7 +72,8 @@ class NoticeWorker:
                  resend_unknown: bool = True, batch: int = 500, stale_after: float = 60.0,
                  remind_before: float = 86400.0, pause_seconds: float = 3600.0,
                  idle_days: int = 7, rate: SendRate | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 heartbeat: Heartbeat | None = None) -> None:
         self.sessions = sessions
         self.queue = queue
         self.channels = channels
@@ -87,6 +89,7 @@ class NoticeWorker:
         self.rate = rate
         self.clock = clock
         self.concurrency = concurrency
+        self.heartbeat = heartbeat or Heartbeat()  # the liveness probe's: the loop turns
         self._notices: dict[int, tuple[float, notices.StoredNotice | None]] = {}
 
     def now(self) -> datetime:
@@ -226,6 +229,7 @@ class NoticeWorker:
             for person in sorted(claims)))
         await deliveries.finish_many(self.sessions, notice_id, outcomes, self.now(),
                                      purpose=purpose)
+        self.heartbeat.beat()  # a long round still moves on
         paused = any(o.errcode == QUOTA_REACHED for o in outcomes)
         if paused:
             until = self.now() + timedelta(seconds=self.pause_seconds)
@@ -389,6 +393,8 @@ class NoticeWorker:
                 log.exception("notice worker round failed; retrying in a second")
                 ready = False
                 await asyncio.sleep(1)
+            # A failed round counts: the loop turns (readiness tells what it waits for).
+            self.heartbeat.beat()
 
 
 async def _later(person_id: str, channel: str, attempts: int, limit: int, *,
