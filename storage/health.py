@@ -33,7 +33,7 @@ def probe_engine(url: str, *, connect_args: Mapping[str, Any] | None = None) -> 
 
 
 async def redis_answers(redis: aioredis.Redis) -> None:
-    await redis.ping()
+    await redis.ping()  # type: ignore[misc]  # redis-py: "awaitable or value"
 
 
 async def database_answers(engine: AsyncEngine) -> None:

@@ -25,8 +25,8 @@ from bot.wechat.client import (
 
 APPID, SECRET = "wx0a0a0a0a0a0a0a0a", "oa-secret-value"
 MINI, MINI_SECRET = "wx0b0b0b0b0b0b0b0b", "mini-secret-value"
-TOKEN_KEY = f"dx:wx:{{{APPID}}}:token"
-LOCK_KEY = f"dx:wx:{{{APPID}}}:lock"
+TOKEN_KEY = f"dx:{{wx:{APPID}}}:token"
+LOCK_KEY = f"dx:{{wx:{APPID}}}:lock"
 
 
 class Fake:
@@ -118,7 +118,7 @@ async def test_apps_keep_separate_tokens(
     mini = client(http, redis_client, fake.base, appid=MINI, secret=MINI_SECRET)
     assert await oa.access_token() != await mini.access_token()
     assert {c["appid"] for c in fake.wechat.calls_to("cgi-bin/stable_token")} == {APPID, MINI}
-    assert await redis_client.exists(TOKEN_KEY, f"dx:wx:{{{MINI}}}:token") == 2
+    assert await redis_client.exists(TOKEN_KEY, f"dx:{{wx:{MINI}}}:token") == 2
 
 
 @pytest.mark.parametrize("errcode", [40001, 40014])

@@ -32,6 +32,8 @@ from typing import Any
 import aiohttp
 import redis.asyncio as aioredis
 
+from storage.redis_keys import PREFIX, hash_tag
+
 log = logging.getLogger(__name__)
 
 TOKEN_INVALID = frozenset({40001, 40014, 42001})  # invalid or superseded, malformed, expired
@@ -109,7 +111,7 @@ class WeChatClient:
     """
 
     def __init__(self, http: aiohttp.ClientSession, redis: aioredis.Redis, *, base: str,
-                 appid: str, secret: str, timeout: float = 5.0, prefix: str = "dx") -> None:
+                 appid: str, secret: str, timeout: float = 5.0, prefix: str = PREFIX) -> None:
         if not appid or not secret:
             raise ValueError("appid and secret must not be empty")
         self.http = http
@@ -118,10 +120,11 @@ class WeChatClient:
         self.appid = appid
         self._secret = secret
         self.timeout = aiohttp.ClientTimeout(total=timeout)
-        # "{appid}" is a Cluster hash tag: the token and its lock live in one slot.
-        self._token_key = f"{prefix}:wx:{{{appid}}}:token"
-        self._lock_key = f"{prefix}:wx:{{{appid}}}:lock"
-        self._forced_key = f"{prefix}:wx:{{{appid}}}:forced"
+        # One Cluster hash tag per appid: the token, its lock and the forced-refresh mark
+        # live in one slot (the store script touches two of them).
+        tag = hash_tag("wx", appid, prefix=prefix)
+        self._token_key, self._lock_key, self._forced_key = (
+            f"{tag}:token", f"{tag}:lock", f"{tag}:forced")
         # The lock outlives the longest fetch, so it only expires when its holder died.
         self._lock_ms = int((timeout + 5.0) * 1000)
         self._wait_seconds = self._lock_ms / 1000 + 1.0
