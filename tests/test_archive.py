@@ -14,7 +14,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import TextClause, bindparam, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -38,6 +38,7 @@ from storage.archive import (
 )
 from storage.db import alembic_config, create_engine, migrate, session_factory
 from storage.models import Base, Enterprise, Person, Submission
+from storage.types import UTCDateTime
 from tests.db_fixtures import EmptyDatabase
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -105,6 +106,14 @@ async def test_migrate_empty_database_twice(db_engine: AsyncEngine) -> None:
     assert version == "0009"
 
 
+def at_times(sql: str) -> TextClause:
+    """Raw SQL whose `:t` is a datetime stored the way the models store it (SQLite: ISO text).
+
+    Never sqlite3's own datetime adapter: it is deprecated since Python 3.12.
+    """
+    return text(sql).bindparams(bindparam("t", type_=UTCDateTime()))
+
+
 def upgrade_to(revision: str) -> Any:
     """A `run_sync` callable that migrates the connection's database to `revision`."""
     def run(connection: Any) -> None:
@@ -119,11 +128,11 @@ async def test_upgrade_from_0001_keeps_submissions_as_their_own_subject(
 ) -> None:
     async with db_engine.begin() as connection:
         await connection.run_sync(upgrade_to("0001"))
-        await connection.execute(text(
+        await connection.execute(at_times(
             "INSERT INTO enterprises (id, credit_code, name, city, county, industry, "
             "created_at, updated_at) VALUES (1, :code, 'x', '济南市', '历下区', 'C', :t, :t)"),
             {"code": CODE_A, "t": T0})
-        await connection.execute(text(
+        await connection.execute(at_times(
             "INSERT INTO submissions (draft_id, enterprise_id, person_id, channel, indicator_set,"
             " answers, figures, profile, total, foundation, management, effectiveness, level,"
             " level_name, scene_levels, result, submitted_at) VALUES ('old', 1, :p, 'oa',"
@@ -140,11 +149,11 @@ async def test_upgrade_from_0005_keeps_deliveries_as_campaign_messages(
 ) -> None:
     async with db_engine.begin() as connection:
         await connection.run_sync(upgrade_to("0005"))
-        await connection.execute(text(
+        await connection.execute(at_times(
             "INSERT INTO notices (id, kind, title, body, starts_at, audience, status, planned,"
             " created_at, updated_at) VALUES (1, 'training', 't', 'b', :t, '{}', 'sent', :f,"
             " :t, :t)"), {"t": T0, "f": False})
-        await connection.execute(text(
+        await connection.execute(at_times(
             "INSERT INTO notice_deliveries (notice_id, person_id, status, attempts, updated_at)"
             " VALUES (1, :p, 'sent', 1, :t)"), {"p": ALICE, "t": T0})
     await migrate(db_engine)

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from bot.devtools.fake_wechat import FakeWeChat, Fault
 from bot.health import Heartbeat
@@ -418,19 +418,29 @@ async def test_a_claim_looks_its_people_up_by_key_however_large_the_campaign(
     await deliveries.refresh_statistics(setup.sessions)
     statement = deliveries.claim_statement(notice_id, "notice", people[100:164], now)
     async with setup.sessions() as session:
-        dialect = session.get_bind().dialect
-        compiled = statement.compile(dialect=dialect,
-                                     compile_kwargs={"render_postcompile": True})
-        params = compiled.construct_params()
-        values = [params[name] for name in compiled.positiontup or ()]
-        driver = (await (await session.connection()).get_raw_connection()).driver_connection
+        connection = await session.connection()
+        dialect = connection.dialect
+        # The claim as SQLAlchemy sends it: the values through their column types, as the driver
+        # gets them (a datetime as text on SQLite: sqlite3's own adapter is deprecated in 3.12).
+        sent: list[tuple[str, Any]] = []
+
+        def capture(_conn: Any, _cursor: Any, sql: str, parameters: Any, *_: Any) -> None:
+            sent.append((sql, parameters))
+
+        event.listen(connection.sync_connection, "before_cursor_execute", capture)
+        try:
+            await session.execute(statement)
+        finally:
+            event.remove(connection.sync_connection, "before_cursor_execute", capture)
+        [(sql, values)] = sent
+        driver = (await connection.get_raw_connection()).driver_connection
         if dialect.name == "sqlite":
             cursor = await driver.execute(  # type: ignore[union-attr]
-                f"EXPLAIN QUERY PLAN {compiled}", values)
+                f"EXPLAIN QUERY PLAN {sql}", values)
             plan = " ".join(str(row[-1]) for row in await cursor.fetchall())
             assert "notice_id=? AND purpose=? AND person_id=?" in plan, plan
         else:
-            rows = await driver.fetch(f"EXPLAIN {compiled}", *values)  # type: ignore[union-attr]
+            rows = await driver.fetch(f"EXPLAIN {sql}", *values)  # type: ignore[union-attr]
             plan = " ".join(r[0] for r in rows)
             condition = plan.split("Index Cond:")[-1].split("Filter")[0]
             assert "pk_notice_deliveries" in plan and "person_id" in condition, plan
