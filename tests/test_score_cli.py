@@ -240,8 +240,10 @@ def test_unreadable_file_says_so(runs: dict[str, Run]) -> None:
 
 
 def test_invalid_json_says_where(runs: dict[str, Run]) -> None:
+    # Python's json points at the trailing comma from 3.13 on, at the "}" after it before.
+    column = 25 if sys.version_info >= (3, 13) else 26
     assert runs["invalid-invalid-json"].stderr.startswith(
-        "input.json: 不是有效的 JSON（第 1 行第 26 列）")
+        f"input.json: 不是有效的 JSON（第 1 行第 {column} 列）")
 
 
 @pytest.mark.parametrize("name", list(MORE_INVALID))
