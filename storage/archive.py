@@ -6,7 +6,6 @@ never ORM objects. Database errors propagate unchanged: the shell turns them int
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,10 +15,6 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.i18n import Translator
-from flows.indicators import IndicatorSet
-from flows.results import assessment_data
-from flows.scoring import Assessment
 from storage.db import Sessions, insert_for
 from storage.models import DraftActivity, Enterprise, Person, Submission, utcnow
 
@@ -66,43 +61,6 @@ class SubmissionRecord:
     @property
     def subject(self) -> str:
         return self.subject_id or self.person_id
-
-    @classmethod
-    def from_assessment(
-        cls,
-        iset: IndicatorSet,
-        assessment: Assessment,
-        tr: Translator,
-        *,
-        draft_id: str,
-        person_id: str,
-        channel: str,
-        profile: Profile,
-        answers: Mapping[str, Any],
-        figures: Mapping[str, Decimal],
-        started_at: datetime | None,
-        submitted_at: datetime,
-        subject_id: str | None = None,
-    ) -> SubmissionRecord:
-        """The record of a scored answer set; `answers` as `flows.answers.check_answers` gives."""
-        return cls(
-            draft_id=draft_id,
-            person_id=person_id,
-            channel=channel,
-            indicator_set=assessment.set_id,
-            profile=profile,
-            answers={k: list(v) if isinstance(v, tuple) else v for k, v in answers.items()},
-            figures=dict(figures),
-            total=assessment.total,
-            dimensions=dict(assessment.dimensions),
-            level=assessment.level,
-            level_name=assessment.level_name,
-            scene_levels=dict(assessment.scene_levels),
-            result=assessment_data(iset, assessment, tr),
-            started_at=started_at,
-            submitted_at=submitted_at,
-            subject_id=subject_id,
-        )
 
 
 @dataclass(frozen=True)
@@ -263,33 +221,6 @@ async def latest_results(
     query = query.order_by(Submission.submitted_at.desc(), Submission.id.desc()).limit(limit)
     async with sessions() as session:
         return [_stored(row) for row in await session.execute(query)]
-
-
-async def load_submission(sessions: Sessions, draft_id: str) -> SubmissionRecord | None:
-    """The full record stored for `draft_id` (answers, figures, profile…), or None."""
-    async with sessions() as session:
-        row = (await session.execute(
-            select(Submission).where(Submission.draft_id == draft_id))).scalar_one_or_none()
-        if row is None:
-            return None
-        return SubmissionRecord(
-            draft_id=row.draft_id,
-            person_id=row.person_id,
-            channel=row.channel,
-            indicator_set=row.indicator_set,
-            profile=Profile(**row.profile),
-            answers=row.answers,
-            figures={name: Decimal(text) for name, text in row.figures.items()},
-            total=row.total,
-            dimensions={name: getattr(row, name) for name in DIMENSIONS},
-            level=row.level,
-            level_name=row.level_name,
-            scene_levels=row.scene_levels,
-            result=row.result,
-            started_at=row.started_at,
-            submitted_at=row.submitted_at,
-            subject_id=None if row.subject_id == row.person_id else row.subject_id,
-        )
 
 
 # --- helpers ---------------------------------------------------------------------------------
