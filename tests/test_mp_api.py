@@ -95,11 +95,11 @@ def redis_url(redis_client: aioredis.Redis, redis_socket: str | None) -> str:
 
 
 @pytest.fixture
-async def server(empty_database: EmptyDatabase, redis_url: str,
+async def server(migrated_database: EmptyDatabase, redis_url: str,
                  tmp_path: Path) -> AsyncIterator[TestServer]:
-    settings = Settings(data_dir=tmp_path / "data", database_url=empty_database.url,
+    settings = Settings(data_dir=tmp_path / "data", database_url=migrated_database.url,
                         redis_url=redis_url, wechat_token="t", wechat_appid="wxoa")
-    server = TestServer(build_app(settings, connect_args=dict(empty_database.connect_args)),
+    server = TestServer(build_app(settings, connect_args=dict(migrated_database.connect_args)),
                         host="127.0.0.1")
     await server.start_server()
     yield server

@@ -150,17 +150,18 @@ Deploy = Callable[..., Awaitable[Deployment]]
 
 
 @pytest.fixture
-async def deploy(empty_database: EmptyDatabase, redis_url: str,
+async def deploy(migrated_database: EmptyDatabase, redis_url: str,
                  tmp_path: Path) -> AsyncIterator[Deploy]:
-    """Start the bot: on the test database and Redis, in plaintext or (aes_key) safe mode."""
+    """Start the bot: on the test database (already migrated) and Redis, in plaintext or
+    (aes_key) safe mode."""
     started: list[Deployment] = []
 
     async def go(*, aes_key: str | None = None, embedded_redis: bool = False) -> Deployment:
         settings = Settings(
-            data_dir=tmp_path / "data", database_url=empty_database.url,
+            data_dir=tmp_path / "data", database_url=migrated_database.url,
             redis_url=None if embedded_redis else redis_url,
             wechat_token=TOKEN, wechat_appid=APPID, wechat_aes_key=aes_key)
-        deployment = Deployment(settings, dict(empty_database.connect_args))
+        deployment = Deployment(settings, dict(migrated_database.connect_args))
         await deployment.start()
         started.append(deployment)
         return deployment
@@ -172,7 +173,7 @@ async def deploy(empty_database: EmptyDatabase, redis_url: str,
 
 @pytest.fixture
 async def sessions_on(empty_database: EmptyDatabase) -> AsyncIterator[Any]:
-    """Sessions on the bot's database, to look at what it stored (the app migrates it)."""
+    """Sessions on the bot's database, to look at what it stored."""
     engine = empty_database.engine()
     try:
         yield session_factory(engine)
