@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: test serve bench venv catalogs
+.PHONY: test test-fast serve bench venv catalogs
 
 venv: $(STAMP)
 
@@ -21,6 +21,11 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# The same without the tests marked slow (see pyproject.toml's markers): under a minute.
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -m "not slow" $(PYTEST_ARGS)
 
 serve: $(STAMP)
 	$(BIN)/dxbot serve

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 from openpyxl import load_workbook
 
@@ -154,6 +155,7 @@ async def test_each_role_sees_its_own_area_by_api_and_export(
         await engine.dispose()
 
 
+@pytest.mark.slow  # `dxbot token` and `dxbot export` processes
 def test_export_and_tokens_from_the_terminal(tmp_path: Path) -> None:
     added = console.dxbot(tmp_path, "token", "add", "--name", "省厅 张三")
     assert added.returncode == 0, added.stderr

@@ -11,6 +11,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import redis.asyncio as aioredis
 
 from flows.commissioners import Scope, binding_code, code_digest
@@ -103,6 +104,7 @@ async def test_a_commissioner_sees_their_area_and_nothing_else(
             "o-half"]
 
 
+@pytest.mark.slow  # a `dxbot commissioner` process per command
 def test_commissioners_from_the_terminal(tmp_path: Path) -> None:
     def dxbot(*args: str) -> subprocess.CompletedProcess[str]:
         return console.dxbot(tmp_path, "commissioner", *args)

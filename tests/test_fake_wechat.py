@@ -525,6 +525,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow  # a `dxbot fake-wechat` process
 async def test_dxbot_fake_wechat_serves_over_http() -> None:
     port = _free_port()
     command = [str(Path(sys.executable).with_name("dxbot")), "fake-wechat", "--port", str(port),

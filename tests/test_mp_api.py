@@ -299,6 +299,7 @@ async def test_no_draft_answers_404(client: MakeClient) -> None:
     assert status == 404 and error["error"]["code"] == "no_draft"
 
 
+@pytest.mark.slow  # waits up to 10 s for a safe point in the clock minute
 async def test_rate_limit_per_person(client: MakeClient) -> None:
     ann, bob = await client("mp-ann"), await client("mp-bob")
     # The budget is per clock minute (a fixed window): start the burst well inside one.

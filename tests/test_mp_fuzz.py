@@ -30,6 +30,8 @@ from bot.config import Settings
 from bot.devtools.fake_wechat import FakeWeChat
 from storage.mp_sessions import MpSession
 
+pytestmark = pytest.mark.slow  # a live server, 100 generated requests per operation
+
 EXAMPLES_PER_OPERATION = 100
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]

@@ -7,7 +7,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests import console
+
+pytestmark = pytest.mark.slow  # a `dxbot notice` process per command
 
 NOTICE = {"kind": "training", "title": "数字化普及培训", "body": "面向企业负责人。",
           "starts_at": "2026-12-10T09:00:00+08:00", "audience": {"cities": ["济南市"]}}

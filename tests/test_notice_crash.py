@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 from sqlalchemy import insert, select
@@ -24,6 +25,8 @@ from storage import deliveries, notices
 from storage.db import create_engine, migrate, session_factory
 from storage.models import NoticeDelivery, Person
 from tests.redis_fixtures import TEST_REDIS_URL_VAR
+
+pytestmark = pytest.mark.slow  # `dxbot worker` processes, SIGKILL, 20,000 recipients
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 OA, SECRET, TEMPLATE = "wxcrash00000000001", "crash-secret", "tmpl-crash"

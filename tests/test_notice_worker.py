@@ -376,6 +376,7 @@ async def test_entries_lost_with_the_redis_stream_are_queued_again(setup: Setup)
     assert len(setup.sends()) == len(people)
 
 
+@pytest.mark.slow  # 120 sends at 40 a second: over a second by design
 async def test_the_send_rate_is_shared_by_the_workers(setup: Setup) -> None:
     await asyncio.gather(*(setup.person("oa", f"o-{i:03d}") for i in range(120)))
     notice_id = await setup.notice()
@@ -406,6 +407,7 @@ async def test_no_answer_from_wechat_is_tried_again_and_reaches_the_person_once(
     assert delivered == sorted(p.split(":")[1] for p in people)
 
 
+@pytest.mark.slow  # a campaign of 30,000
 async def test_a_claim_looks_its_people_up_by_key_however_large_the_campaign(
         setup: Setup) -> None:
     """The plan of the claim on a queued campaign of 30,000: by the primary key with the people

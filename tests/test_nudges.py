@@ -170,6 +170,7 @@ async def test_a_nudge_cannot_be_signed_up_for_nor_listed(setup: Setup) -> None:
     assert signed.outcome == "not_found"
 
 
+@pytest.mark.slow  # 9,000 enterprises and drafts
 async def test_a_city_wide_nudge_of_thousands_goes_in_one_transaction(setup: Setup) -> None:
     now = datetime.now(UTC)
     count = 9000  # more rows than one statement can bind on SQLite

@@ -10,6 +10,7 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -107,6 +108,7 @@ def dxbot(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return console.dxbot(tmp_path, "enterprises", *args)
 
 
+@pytest.mark.slow  # a `dxbot enterprises` process per command
 def test_the_console_command_on_csv_and_excel(tmp_path: Path) -> None:
     text = io.StringIO()
     csv.writer(text).writerows([HEADER, row(1), row(2, city="北京市"), row(3)])

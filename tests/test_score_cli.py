@@ -12,6 +12,8 @@ from typing import Any, NamedTuple
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a `dxbot score` process per case
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 SCENES = {f"S{i:02d}": 1 for i in range(1, 17)}

@@ -335,6 +335,7 @@ async def test_rule_errors_from_wechat(
         assert raised.value.errcode == expected
 
 
+@pytest.mark.slow  # waits out an answer delayed by a second
 async def test_a_slow_answer_is_a_timeout(
     fake: Fake, http: aiohttp.ClientSession, redis_client: aioredis.Redis,
 ) -> None:
