@@ -25,6 +25,7 @@ test: $(STAMP)
 # The same without the tests marked slow (see pyproject.toml's markers): under a minute.
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q -m "not slow" $(PYTEST_ARGS)
 
 serve: $(STAMP)

@@ -129,6 +129,7 @@ async def test_readyz_names_redis_when_it_is_unreachable(
     assert body["checks"]["redis"].startswith("failed: ")
 
 
+@pytest.mark.slow
 async def test_a_hung_redis_cannot_hang_the_probe(
     redis_client: aioredis.Redis, redis_socket: str | None, tmp_path: Path,
 ) -> None:
@@ -163,6 +164,7 @@ def check(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
                           env=env, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_worker_check_says_ok_for_each_part(
     redis_client: aioredis.Redis, redis_socket: str | None, tmp_path: Path,
 ) -> None:
@@ -172,6 +174,7 @@ def test_worker_check_says_ok_for_each_part(
     assert (run.returncode, run.stdout) == (0, "redis: ok\ndatabase: ok\n"), run.stderr
 
 
+@pytest.mark.slow
 def test_worker_check_names_each_part_that_does_not_answer(tmp_path: Path) -> None:
     env = worker_env(
         tmp_path, f"postgresql+asyncpg://dx:{PASSWORD}@127.0.0.1:{closed_port()}/dx",
@@ -186,6 +189,7 @@ def test_worker_check_names_each_part_that_does_not_answer(tmp_path: Path) -> No
     assert PASSWORD not in run.stdout + run.stderr
 
 
+@pytest.mark.slow
 def test_worker_check_names_a_sqlite_file_out_of_reach(
     redis_client: aioredis.Redis, redis_socket: str | None, tmp_path: Path,
 ) -> None:
@@ -209,6 +213,7 @@ async def wait_for_port(base: str, process: subprocess.Popen[bytes], log: Path) 
     pytest.fail("dxbot worker did not open its health port: " + log.read_text())
 
 
+@pytest.mark.slow
 async def test_the_workers_health_port(
     redis_client: aioredis.Redis, redis_socket: str | None, tmp_path: Path,
 ) -> None:
