@@ -334,10 +334,13 @@ async def test_a_cancelled_event_is_told_to_everyone_signed_up(setup: Setup) -> 
 
 
 async def test_quota_reached_pauses_the_campaign_and_it_resumes_later(setup: Setup) -> None:
-    clock = Clock(datetime.now(UTC))
     people = [await setup.person("oa", f"o-{i:02d}") for i in range(40)]
-    setup.wechat.add_fault(Fault("cgi-bin/message/template/send", errcode=45009, times=1))
+    # Once the quota is spent WeChat refuses every send, also those of a worker that has not
+    # seen the pause yet (it trusts its copy of the notice for a second).
+    quota = setup.wechat.add_fault(Fault("cgi-bin/message/template/send", errcode=45009,
+                                         times=None))
     notice_id = await setup.notice()
+    clock = Clock(datetime.now(UTC))  # after the notice: it is due (sent from a second ago)
     worker = setup.worker(clock=clock, pause_seconds=600, concurrency=8)
     await setup.drain(worker, setup.worker(clock=clock, pause_seconds=600, concurrency=8))
     counts = await deliveries.counts(setup.sessions, notice_id)
@@ -349,6 +352,7 @@ async def test_quota_reached_pauses_the_campaign_and_it_resumes_later(setup: Set
     clock.advance(seconds=300)
     await setup.drain(worker)  # still paused: nothing is sent
     assert (await deliveries.counts(setup.sessions, notice_id)).get("sent", 0) == sent
+    setup.wechat.clear_faults(quota.id)  # a new day's quota
     clock.advance(seconds=301)
     await setup.drain(worker)
     assert await deliveries.counts(setup.sessions, notice_id) == {"sent": 40}
@@ -359,9 +363,9 @@ async def test_quota_reached_pauses_the_campaign_and_it_resumes_later(setup: Set
 
 
 async def test_entries_lost_with_the_redis_stream_are_queued_again(setup: Setup) -> None:
-    clock = Clock(datetime.now(UTC))
     people = [await setup.person("oa", f"o-{i}") for i in range(25)]
     notice_id = await setup.notice()
+    clock = Clock(datetime.now(UTC))  # after the notice: it is due (sent from a second ago)
     worker = setup.worker(clock=clock, stale_after=60)
     await setup.queue.ensure_group()
     await worker.plan_due()
