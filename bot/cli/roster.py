@@ -8,14 +8,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import io
 import sys
 import time
-from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from bot.cli.tables import UnreadableFile, read_table
 from bot.config import Settings
 from flows.i18n import Translator
 from flows.profile import builtin_reference
@@ -23,57 +21,12 @@ from flows.roster import check_roster
 from storage import roster
 from storage.db import open_archive
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
-
-
-class UnreadableFile(ValueError):
-    """Not a roster file we can read; the message says why."""
-
 
 def add_enterprise_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     load = actions.add_parser("import", help="upsert the roster from a CSV or Excel (.xlsx) file "
                               "with a header row")
     load.add_argument("file", type=Path)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a mobile number stored as a number
-    return str(value)
-
-
-def read_table(path: Path) -> Iterable[Sequence[str]]:
-    """The file's rows as text cells: .xlsx (first sheet) or .csv (UTF-8, or GB18030 as Excel
-    on Chinese Windows saves it)."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise UnreadableFile(str(exc)) from None
-    if size > MAX_FILE_BYTES:
-        raise UnreadableFile(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a broken file
-            raise UnreadableFile(f"not an Excel workbook ({type(exc).__name__})") from None
-        sheet = book.worksheets[0]
-        return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    if suffix == ".csv":
-        raw = path.read_bytes()
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = raw.decode(encoding)
-            except UnicodeDecodeError:
-                continue
-            return list(csv.reader(io.StringIO(text, newline="")))
-        raise UnreadableFile("neither UTF-8 nor GB18030 text")
-    raise UnreadableFile("not a .csv or .xlsx file")
 
 
 def run(args: argparse.Namespace, settings: Settings, tr: Translator) -> int:
