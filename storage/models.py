@@ -1,5 +1,6 @@
-"""ORM tables of the enterprise archive (一企一档): enterprises, the people who talk to the bot, and
-their submitted assessments. Only `storage` uses these classes; callers get dataclasses.
+"""ORM tables of the enterprise archive (一企一档): enterprises, the people who talk to the bot,
+their submitted assessments, notices, commissioners, and the province's solution pool. Only
+`storage` uses these classes; callers get dataclasses.
 
 The schema itself is owned by the Alembic revisions in `storage/migrations/`; keep both in step
 (`tests/test_archive.py` checks that the migrated database matches these models).
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, MetaData, String
+from sqlalchemy import ForeignKey, Index, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import ExactDecimal, JSONData, UTCDateTime
@@ -266,3 +267,55 @@ class ApiToken(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ServiceProvider(Base):
+    """A provider of the province's solution pool (服务商), keyed by its credit code; where it
+    serves (`cities`, empty: the whole province) and whom to call."""
+
+    __tablename__ = "providers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credit_code: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    cities: Mapped[list[str]] = mapped_column(JSONData())
+    contact_name: Mapped[str | None] = mapped_column(String(40))
+    contact_mobile: Mapped[str | None] = mapped_column(String(20))  # a mobile or a landline
+    leading: Mapped[bool] = mapped_column(default=False)  # 领军企业
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class PoolSolution(Base):
+    """A provider's standard solution (小快轻准): the scenes it lifts and to which level
+    (`lifts`, scene code -> level), the industries it fits (empty: any). A retired one is
+    never proposed again but stays, for the history of what was proposed."""
+
+    __tablename__ = "solutions"
+    __table_args__ = (UniqueConstraint("provider_id", "title"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    title: Mapped[str] = mapped_column(String(60))
+    summary: Mapped[str] = mapped_column(String(500))
+    lifts: Mapped[dict[str, Any]] = mapped_column(JSONData())
+    industries: Mapped[list[str]] = mapped_column(JSONData())
+    price: Mapped[str] = mapped_column(String(60))
+    free_trial: Mapped[bool] = mapped_column(default=False)
+    deployment: Mapped[str] = mapped_column(String(8))  # cloud | local | both
+    link: Mapped[str | None] = mapped_column(String(500))
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class PoolVersion(Base):
+    """One row whose `version` goes up in the transaction of every change to the pool, so a
+    process that keeps the live pool in memory reloads it only when it changed. A counter, not
+    the newest updated_at: a transaction that started earlier can commit later with an older
+    time, and the processes' clocks differ."""
+
+    __tablename__ = "pool_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    version: Mapped[int] = mapped_column(default=0)

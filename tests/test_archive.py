@@ -143,8 +143,9 @@ async def test_migrate_empty_database_twice(db_engine: AsyncEngine) -> None:
     assert tables == {"alembic_version", "enterprises", "persons", "submissions",
                       "subscribe_consents", "notices", "notice_deliveries",
                       "notice_registrations", "draft_activity", "commissioners",
-                      "enterprise_nudges", "api_tokens"}
-    assert version == "0009"
+                      "enterprise_nudges", "api_tokens", "providers", "solutions",
+                      "pool_version"}
+    assert version == "0010"
 
 
 def at_times(sql: str) -> TextClause:
