@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     from bot.cli.roster import add_enterprise_arguments
 
     add_enterprise_arguments(enterprises)
+    pool = commands.add_parser("solutions", help="the province's solution pool: import a CSV "
+                               "or Excel file of solutions and their providers")
+    from bot.cli.solutions import add_solution_arguments
+
+    add_solution_arguments(pool)
     commissioner = commands.add_parser("commissioner", help="register digital commissioners "
                                        "and issue their binding codes")
     from bot.cli.commissioner import add_commissioner_arguments
@@ -123,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli import roster
 
         return roster.run(args, settings, translator(settings.locale))
+    if args.command == "solutions":
+        from bot.cli import solutions
+
+        return solutions.run(args, settings, sets[DEFAULT_SET_ID], translator(settings.locale))
     if args.command == "commissioner":
         from bot.cli import commissioner
 
