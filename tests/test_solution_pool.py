@@ -1,23 +1,31 @@
 """The solution pool kept in the archive (SQLite and PostgreSQL): imports upsert providers and
 solutions in batches with the right counts, a retired solution stays retired, live_solutions
-and the pool's version; the list's filters; edits; `dxbot solutions import` on a GB18030 CSV
-and an Excel file."""
+and the pool's version; the list's filters; edits; the admin API over real HTTP through the app
+(filters, paging, edits refused whole, retire, roles); `dxbot solutions import` on a GB18030
+CSV and an Excel file."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
 import io
+import json
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+import redis.asyncio as aioredis
 from openpyxl import Workbook
 
+from bot.api.admin_access import new_token, token_digest
+from flows.commissioners import Scope
 from flows.pool_file import check_pool
 from flows.solutions import Pool, Provider
-from storage import solutions
+from storage import api_tokens, commissioners, solutions
 from storage.db import Sessions, create_engine, session_factory
 from storage.solutions import (
     Imported,
@@ -31,6 +39,9 @@ from storage.solutions import (
     update_solution,
 )
 from tests import console
+from tests.db_fixtures import EmptyDatabase
+from tests.redis_fixtures import TEST_REDIS_URL_VAR
+from tests.test_admin_api import ADMIN_TOKEN, start
 from tests.test_pool_file import HEADER, REF, code, row
 
 T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -112,7 +123,7 @@ async def seed_pool(sessions: Sessions) -> dict[str, int]:
     return ids
 
 
-@pytest.mark.parametrize(("chosen", "titles"), [
+FILTERS = [
     (SolutionFilter(), ["甲", "乙", "质量追溯", "批发云", "财务云"]),
     (SolutionFilter(scene="S06"), ["甲", "批发云"]),
     (SolutionFilter(scene="S06", retired=False), ["甲"]),
@@ -132,12 +143,14 @@ async def seed_pool(sessions: Sessions) -> dict[str, int]:
     (SolutionFilter(text="云"), ["质量追溯", "批发云", "财务云"]),  # 质检上云 in the summary
     (SolutionFilter(text="追溯", scene="S08", city="青岛市", industry="C13",
                     provider_code=code(2), retired=False), ["质量追溯"]),
-])
-async def test_the_lists_filters(sessions: Sessions, chosen: SolutionFilter,
-                                 titles: list[str]) -> None:
-    await seed_pool(sessions)
-    found, total = await listing(sessions, chosen)
-    assert [s.title for s in found] == titles and total == len(titles)
+]
+
+
+async def test_the_lists_filters(sessions: Sessions) -> None:
+    await seed_pool(sessions)  # once: the filters only read
+    for chosen, expected in FILTERS:
+        found, total = await listing(sessions, chosen)
+        assert ([s.title for s in found], total) == (expected, len(expected)), chosen
 
 
 async def test_paging_and_edits(sessions: Sessions) -> None:
@@ -168,6 +181,162 @@ async def test_paging_and_edits(sessions: Sessions) -> None:
     assert back is not None and back.retired_at is None
     assert "批发云" in {s.title for s in await live_solutions(sessions)}
     assert await update_solution(sessions, 999, {"price": "x"}, later) is None
+
+
+# --- the admin API ---------------------------------------------------------------------------
+
+Call = Callable[..., Awaitable[tuple[int, Any]]]
+
+
+@pytest.fixture
+def redis_url(redis_client: aioredis.Redis, redis_socket: str | None) -> str:
+    return os.environ.get(TEST_REDIS_URL_VAR) or f"unix://{redis_socket}"
+
+
+@pytest.fixture
+async def pool_api(empty_database: EmptyDatabase, redis_url: str,
+                   tmp_path: Path) -> AsyncIterator[tuple[Call, dict[str, int], str]]:
+    """The app over HTTP with the seeded pool: the call, the ids by title and a 济南
+    commissioner's token."""
+    server = await start(empty_database, redis_url, tmp_path, ADMIN_TOKEN)  # migrates
+    engine = empty_database.engine()
+    sessions = session_factory(engine)
+    ids = await seed_pool(sessions)
+    scope = Scope(("济南市",))
+    commissioner = await commissioners.add(sessions, "王专员", scope, "0" * 64,
+                                           T0 + timedelta(days=3), T0)
+    token = new_token()
+    await api_tokens.add(sessions, "王专员的电脑", token_digest(token), T0,
+                         commissioner_id=commissioner.id)
+    await engine.dispose()
+    async with aiohttp.ClientSession() as http:
+        async def go(method: str, path: str, body: Any = None, *,
+                     token: str | None = ADMIN_TOKEN) -> tuple[int, Any]:
+            headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+            async with http.request(method, server.make_url("/api/admin" + path), json=body,
+                                    headers=headers) as response:
+                return response.status, json.loads(await response.read())
+        yield go, ids, token
+    await server.close()
+
+
+def titles(listed: dict[str, Any]) -> list[str]:
+    return [s["title"] for s in listed["solutions"]]
+
+
+async def test_the_admin_api_lists_and_shows(
+        pool_api: tuple[Call, dict[str, int], str]) -> None:
+    call, ids, _token = pool_api
+    status, listed = await call("GET", "/solutions")
+    assert status == 200 and listed["total"] == 5 and listed["offset"] == 0
+    assert titles(listed) == ["甲", "乙", "质量追溯", "批发云", "财务云"]
+    status, shown = await call("GET", f"/solutions/{ids['质量追溯']}")
+    assert status == 200 and shown == listed["solutions"][2]
+    assert {k: v for k, v in shown.items() if k not in ("created_at", "updated_at")} == {
+        "id": ids["质量追溯"], "title": "质量追溯", "summary": "排产、报工、质检上云。",
+        "provider": {"id": shown["provider"]["id"], "credit_code": code(2),
+                     "name": "山东某某软件有限公司2", "cities": ["青岛市"], "contact_name": "李工",
+                     "contact_mobile": "0531-88886666", "leading": False},
+        "lifts": [{"code": "S07", "name": "质量管理", "level": 2},
+                  {"code": "S08", "name": "设备管理", "level": 2}],
+        "industries": [{"code": "C13", "name": "农副食品加工业"}],
+        "price": "1-3万元/年", "free_trial": True, "deployment": "cloud",
+        "link": "https://example.com/mes", "retired": False, "retired_at": None}
+    assert datetime.fromisoformat(shown["created_at"]) == T0
+    retired = listed["solutions"][3]
+    assert retired["retired"] is True and datetime.fromisoformat(retired["retired_at"]) == T0
+
+    for query, expected in [
+        ("scene=生产管控&city=青岛", ["甲", "批发云"]),
+        ("scene=S06&retired=false", ["甲"]),
+        ("industry=农副食品加工业", ["甲", "乙", "质量追溯", "财务云"]),
+        (f"provider={code(2).lower()}&retired=0", ["质量追溯"]),
+        ("provider=软件有限公司3", ["财务云"]),
+        ("q=MES", ["财务云"]),
+        ("retired=true", ["批发云"]),
+        ("scene=&city=", ["甲", "乙", "质量追溯", "批发云", "财务云"]),  # empty: no filter
+    ]:
+        status, found = await call("GET", f"/solutions?{query}")
+        assert status == 200 and titles(found) == expected, query
+    status, page = await call("GET", "/solutions?offset=3&limit=1")
+    assert (page["total"], page["offset"], page["limit"], titles(page)) == (5, 3, 1, ["批发云"])
+
+    status, error = await call("GET", "/solutions?scene=S99&city=北京&industry=Z&retired=maybe"
+                                      "&limit=0&scen=S06&q=" + "长" * 101)
+    assert status == 422
+    assert [p["field"] for p in error["problems"]] == [
+        "scen", "scene", "city", "industry", "q", "retired", "limit"]
+    assert error["error"]["field"] == "scen"
+    messages = {p["field"]: p["message"] for p in error["problems"]}
+    assert messages["scene"] == "scene：S99 不是指标体系中的场景"
+    assert messages["city"] == "city: 北京 不是山东省的市。"
+    for path in ("/solutions/999", "/solutions/abc"):
+        status, error = await call("GET", path)
+        assert status == 404 and error["error"]["code"] == "not_found"
+
+
+async def test_the_admin_api_changes_and_retires(
+        pool_api: tuple[Call, dict[str, int], str]) -> None:
+    call, ids, _token = pool_api
+    jia = ids["甲"]
+    _status, before = await call("GET", f"/solutions/{jia}")
+    status, error = await call("PATCH", f"/solutions/{jia}", {
+        "title": "", "lifts": "S06:9", "deployment": "火星", "price": "新价格",
+        "provider_name": "x"})
+    assert status == 422
+    assert [p["field"] for p in error["problems"]] == [
+        "provider_name", "title", "lifts", "deployment"]
+    assert {p["message"] for p in error["problems"]} >= {
+        "lifts：S06 的等级应为 1 到 4，而不是 9", "provider_name：没有该字段"}
+    status, error = await call("PATCH", f"/solutions/{jia}", {"title": "乙", "price": "新价格"})
+    assert status == 422 and error["error"]["field"] == "title"
+    assert error["solution_id"] == ids["乙"]
+    assert await call("GET", f"/solutions/{jia}") == (200, before)  # nothing changed
+
+    status, changed = await call("PATCH", f"/solutions/{jia}", {
+        "title": " 甲 二期 ", "lifts": {"S06": 4, "质量管理": "二级"},
+        "industries": ["C", "批发和零售业"], "free_trial": False, "deployment": "本地",
+        "link": None, "summary": ""})
+    assert status == 200, changed
+    assert (changed["title"], changed["free_trial"], changed["deployment"], changed["link"],
+            changed["summary"]) == ("甲 二期", False, "local", None, "")
+    assert changed["lifts"] == [{"code": "S06", "name": "生产管控", "level": 4},
+                                {"code": "S07", "name": "质量管理", "level": 2}]
+    assert changed["industries"] == [{"code": "C", "name": "制造业"},
+                                     {"code": "F", "name": "批发和零售业"}]
+    assert await call("GET", f"/solutions/{jia}") == (200, changed)
+    # What GET shows goes back unchanged.
+    status, again = await call("PATCH", f"/solutions/{jia}", {
+        "lifts": changed["lifts"], "industries": changed["industries"]})
+    assert status == 200 and again == changed
+
+    status, retired = await call("POST", f"/solutions/{jia}/retire", {})
+    assert status == 200 and retired["retired"] is True and retired["retired_at"]
+    await asyncio.sleep(0.01)
+    status, twice = await call("POST", f"/solutions/{jia}/retire")
+    assert status == 200 and twice["retired_at"] == retired["retired_at"]
+    _status, live = await call("GET", "/solutions?retired=false")
+    assert "甲 二期" not in titles(live)
+    status, back = await call("PATCH", f"/solutions/{jia}", {"retired": False})
+    assert status == 200 and back["retired"] is False and back["retired_at"] is None
+    for method, path in (("PATCH", "/solutions/999"), ("POST", "/solutions/999/retire")):
+        status, error = await call(method, path, {"price": "x"})
+        assert status == 404 and error["error"]["message"] == "没有该方案。"
+    status, error = await call("PATCH", f"/solutions/{jia}", [1])
+    assert status == 422
+
+
+async def test_only_province_admins_reach_the_pool(
+        pool_api: tuple[Call, dict[str, int], str]) -> None:
+    call, ids, token = pool_api
+    jia = ids["甲"]
+    for method, path in (("GET", "/solutions"), ("GET", f"/solutions/{jia}"),
+                         ("PATCH", f"/solutions/{jia}"), ("POST", f"/solutions/{jia}/retire")):
+        status, error = await call(method, path, {"price": "x"}, token=token)
+        assert status == 403 and error["error"]["code"] == "forbidden", path
+        assert (await call(method, path, {"price": "x"}, token=None))[0] == 401
+    _status, shown = await call("GET", f"/solutions/{jia}")
+    assert shown["price"] == "1-3万元/年" and shown["retired"] is False
 
 
 # --- the console command ---------------------------------------------------------------------

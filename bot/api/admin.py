@@ -1,8 +1,9 @@
 """The admin API (`/api/admin/...`, bearer tokens, see bot.api.admin_access).
 
 Province admins: notices (create, checked whole with 422 naming each bad field; preview the
-audience; schedule, cancel, list, show), commissioners (register, issue a binding code), and
-the statistics and export of the whole province or any area. Commissioners: the statistics,
+audience; schedule, cancel, list, show), commissioners (register, issue a binding code), the
+solution pool (list with filters, show, change, retire), and the statistics and export of the
+whole province or any area. Commissioners: the statistics,
 the enterprise lists, the export and nudges of their own area, and nothing else (403). Without
 any valid token, 401; with no admin token configured and none issued, the API is off (403).
 """
@@ -28,10 +29,12 @@ from bot.api.json_api import (
     problems_error,
     read_object,
 )
+from bot.api.solution_pool import solution_query, solution_view, title_taken
 from bot.chat.commissioner_desk import nudge_area
 from flows.commissioners import Scope, area_text, parse_scope, split_names
 from flows.i18n import N_, Translator
 from flows.notices import KINDS, Audience, NoticeSpec, parse_notice
+from flows.pool_fields import PoolReference, parse_changes
 from flows.problems import Problem
 from flows.profile import ProfileReference, parse_credit_code
 from flows.statuses import STATUSES, as_status
@@ -42,6 +45,7 @@ from storage import (
     enterprise_status,
     notices,
     registrations,
+    solutions,
 )
 from storage.db import Sessions
 
@@ -59,6 +63,7 @@ class AdminAPI:
         self.tr = tr
         self.max_level = max_level
         self.report = report
+        self.pool = PoolReference(reference, report.iset)
         self.clock = clock
 
     def now(self) -> datetime:
@@ -347,6 +352,60 @@ async def commissioner_list(request: web.Request) -> web.Response:
          "bound_at": _iso(c.bound_at)} for c in await commissioners.listing(admin.sessions)]})
 
 
+# --- the solution pool ------------------------------------------------------------------------
+
+
+async def solution_list(request: web.Request) -> web.Response:
+    """`?scene=&city=&industry=&provider=&q=&retired=&offset=&limit=`: a page of the pool, by
+    id, and how many solutions the filters select."""
+    admin = await _admin(request)
+    chosen, offset, limit = solution_query(request.query, admin.pool, admin.tr)
+    page, total = await solutions.listing(admin.sessions, chosen, offset=offset, limit=limit)
+    return json_response({"total": total, "offset": offset, "limit": limit,
+                          "solutions": [solution_view(s, admin.pool) for s in page]})
+
+
+async def _solution(request: web.Request, admin: AdminAPI) -> solutions.StoredSolution:
+    missing = admin.tr.gettext("There is no such solution.")
+    found = await solutions.get(admin.sessions, path_id(request, "id", missing))
+    if found is None:
+        raise ApiError(404, "not_found", missing)
+    return found
+
+
+async def solution_show(request: web.Request) -> web.Response:
+    admin = await _admin(request)
+    return json_response(solution_view(await _solution(request, admin), admin.pool))
+
+
+async def solution_change(request: web.Request) -> web.Response:
+    """The fields to change, checked as the import checks its columns; every bad or unknown
+    field named in one 422, and then nothing is changed. `"retired": false` brings a retired
+    solution back."""
+    admin = await _admin(request)
+    stored = await _solution(request, admin)
+    changes = parse_changes(await read_object(request, admin.tr), admin.pool)
+    if isinstance(changes, list):
+        raise problems_error(changes, admin.tr)
+    try:
+        changed = await solutions.update_solution(admin.sessions, stored.id, changes,
+                                                  admin.now())
+    except solutions.TitleTaken as taken:
+        raise title_taken(changes["title"], taken.solution_id, admin.tr) from None
+    if changed is None:  # removed meanwhile (nothing removes solutions today)
+        raise ApiError(404, "not_found", admin.tr.gettext("There is no such solution."))
+    return json_response(solution_view(changed, admin.pool))
+
+
+async def solution_retire(request: web.Request) -> web.Response:
+    """Never proposed again; kept, and shown with its retired_at. Again: no change."""
+    admin = await _admin(request)
+    stored = await _solution(request, admin)
+    retired = await solutions.retire(admin.sessions, stored.id, admin.now())
+    assert retired is not None  # solutions are never deleted
+    return json_response(solution_view(retired, admin.pool))
+
+
 def add_admin_routes(app: web.Application) -> None:
     admin = web.Application(middlewares=[json_errors])
     admin.router.add_post("/notices", create)
@@ -362,4 +421,8 @@ def add_admin_routes(app: web.Application) -> None:
     admin.router.add_get("/commissioners", commissioner_list)
     admin.router.add_post("/commissioners", commissioner_add)
     admin.router.add_post("/commissioners/{id}/code", commissioner_code)
+    admin.router.add_get("/solutions", solution_list)
+    admin.router.add_get("/solutions/{id}", solution_show)
+    admin.router.add_patch("/solutions/{id}", solution_change)
+    admin.router.add_post("/solutions/{id}/retire", solution_retire)
     app.add_subapp(PREFIX, admin)
