@@ -20,6 +20,7 @@ from bot.api.miniprogram import API_KEY, MiniProgramAPI, add_mp_routes
 from bot.api.openapi import openapi_document
 from bot.chat.commissioner_desk import CommissionerDesk, bind_limiter
 from bot.chat.effects import Effects
+from bot.chat.matching import Matcher
 from bot.chat.responder import OfficialAccountResponder
 from bot.config import Settings
 from bot.health import READINESS, Readiness, passwords, readyz
@@ -73,7 +74,8 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
             await store.load_scripts()
             sessions = session_factory(engine)
             desk = CommissionerDesk(sessions, bind_limiter(redis), clock=time.time)
-            effects = Effects(sessions, clock=time.time, desk=desk)
+            matcher = Matcher(sessions, ctx.iset(None), clock=time.time)
+            effects = Effects(sessions, clock=time.time, matcher=matcher, desk=desk)
             identities = OaIdentities(SubjectAliases(redis),
                                       unionid_of=oa_api.unionid_of if oa_api else None)
             responder: Responder = OfficialAccountResponder(ctx, store, effects, identities)

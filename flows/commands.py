@@ -36,6 +36,8 @@ class Command(Enum):
     BIND = "bind"  # 绑定 CODE: a commissioner links their WeChat
     ROSTER = "roster"  # 名单 未开始|进行中|已提交 (commissioners)
     NUDGE = "nudge"  # 催办 [credit code] (commissioners)
+    SOLUTIONS = "solutions"  # 方案 [N]: the solutions that fit, or one of them
+    CONNECT = "connect"  # 对接 N: ask for the provider of solution N to call
 
 
 KEYWORDS: dict[Command, frozenset[str]] = {
@@ -67,6 +69,10 @@ _WITHDRAW = re.compile(r"(?:取消报名|withdraw)\s*(?:第\s*)?#?([0-9]{1,9})\s
 _BIND = re.compile(r"(?:绑定|bind)\s*([a-z0-9][a-z0-9 \-]{0,30})?", re.IGNORECASE)
 _ROSTER = re.compile(r"名单\s*(未开始|进行中|已提交)?")
 _NUDGE = re.compile(r"(?:催办|nudge)\s*(.{0,40})", re.IGNORECASE)
+_SOLUTIONS = re.compile(r"(?:方案|解决方案|推荐方案|solutions?)\s*(?:第\s*)?#?([0-9]{1,2})?\s*号?",
+                        re.IGNORECASE)
+_CONNECT = re.compile(r"(?:对接|供需对接|connect)\s*(?:第\s*)?#?([0-9]{1,2})?\s*号?",
+                      re.IGNORECASE)
 ROSTER_STATUSES: dict[str, Status] = {"未开始": "not_started", "进行中": "in_progress",
                                      "已提交": "submitted"}
 _TRAILING = "。.!！~～ "
@@ -83,7 +89,8 @@ MENU_KEYS: dict[str, Command] = {
 @dataclass(frozen=True, slots=True)
 class Parsed:
     command: Command
-    # 修改 N: the question number or code; 报名 N: the notice number; 催办 X: the credit code
+    # 修改 N: the question number or code; 报名 N: the notice number; 催办 X: the credit code;
+    # 方案 N / 对接 N: the number in the list of solutions shown
     argument: str = ""
 
 
@@ -95,7 +102,8 @@ def parse_command(text: str) -> Parsed | None:
         return Parsed(command)
     for pattern, command in ((_EDIT, Command.EDIT), (_SIGN_UP, Command.SIGN_UP),
                              (_WITHDRAW, Command.WITHDRAW), (_BIND, Command.BIND),
-                             (_NUDGE, Command.NUDGE)):
+                             (_NUDGE, Command.NUDGE), (_SOLUTIONS, Command.SOLUTIONS),
+                             (_CONNECT, Command.CONNECT)):
         match = pattern.fullmatch(value)
         if match:
             return Parsed(command, (match.group(1) or "").upper())

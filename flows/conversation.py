@@ -38,13 +38,18 @@ from flows.events import (
     BindRefused,
     CommissionerBound,
     Completion,
+    CreateLead,
     Followed,
     Inbound,
+    LeadCreated,
+    LeadRefused,
     ListNotices,
+    LoadMatches,
     LoadResults,
     LoadRoster,
     LoadScopeProgress,
     LookupArchive,
+    MatchesListed,
     MenuClick,
     NotCommissioner,
     NoticeOptOutSet,
@@ -58,8 +63,10 @@ from flows.events import (
     ResultsLoaded,
     SetNoticeOptOut,
     SetSubscription,
+    ShowSolution,
     SignUpDone,
     SignUpFor,
+    SolutionShown,
     Submit,
     Submitted,
     SubscriptionSet,
@@ -73,9 +80,11 @@ from flows.indicators import IndicatorSet, Question, Scene
 from flows.messages import commissioners as commissioner_texts
 from flows.messages import notices as notice_texts
 from flows.messages import questionnaire, result, service
+from flows.messages import solutions as solution_texts
 from flows.paging import paginate
 from flows.problems import Problem
-from flows.profile import PROFILE_FIELDS, normalize, parse_credit_code, whole_number
+from flows.profile import PROFILE_FIELDS, mobile_number, normalize, parse_credit_code, whole_number
+from flows.solutions import Match
 from flows.state import (
     REVIEW,
     ConfirmArchive,
@@ -83,6 +92,8 @@ from flows.state import (
     ConfirmRestart,
     Context,
     Draft,
+    LeadOffer,
+    Listed,
     Pending,
     ProfileStep,
     QuestionStep,
@@ -114,6 +125,10 @@ def handle(ctx: Context, state: State, inbound: Inbound) -> Outcome:
     state.last_active = inbound.now
     match inbound.message:
         case Text(text=text):
+            if state.lead_offer is not None:
+                answered = _lead_answer(ctx, state, state.lead_offer, text)
+                if answered is not None:
+                    return answered
             parsed = parse_command(text)
             if parsed is None or _is_option_answer(ctx, state.draft, parsed, text):
                 return _answer(ctx, state, text, inbound.now)
@@ -147,16 +162,36 @@ def resume(ctx: Context, state: State, completion: Completion) -> Outcome:
             assert draft is not None and profile is not None
             draft.pending = ConfirmArchive(dict(profile))
             return _reply(ctx, state, questionnaire.archive_found(ctx, profile))
-        case Submitted(results=results):
+        case Submitted(results=results, matches=matches):
             state.draft = None
             latest, previous = results[0], next(iter(results[1:]), None)
-            return _reply(ctx, state, result.result(ctx, latest, previous, fresh=True))
+            state.listed = _listed(matches)
+            return _reply(ctx, state, result.result(
+                ctx, latest, previous, fresh=True, then=solution_texts.proposals(ctx, matches)))
         case ResultsLoaded(results=()):
             return _reply(ctx, state, result.no_results(ctx, draft))
-        case ResultsLoaded(results=results):
+        case ResultsLoaded(results=results, matches=matches):
             latest, previous = results[0], next(iter(results[1:]), None)
-            return _reply(ctx, state, result.result(ctx, latest, previous, fresh=False,
-                                                    draft=draft))
+            state.listed = _listed(matches)
+            return _reply(ctx, state, result.result(
+                ctx, latest, previous, fresh=False, draft=draft,
+                then=solution_texts.proposals(ctx, matches)))
+        case MatchesListed(matches=matches, submitted=submitted):
+            state.listed = _listed(matches)
+            return _reply(ctx, state, solution_texts.solution_list(ctx, matches,
+                                                                   submitted=submitted))
+        case SolutionShown(solution_id=solution_id, match=found):
+            number = next((n for n, item in enumerate(state.listed, 1)
+                           if item.id == solution_id), 0)
+            return _reply(ctx, state, solution_texts.detail(ctx, number, found))
+        case LeadCreated():
+            state.lead_offer = None
+            return _reply(ctx, state, solution_texts.lead_created(
+                ctx, completion.title, completion.provider, completion.contact_name,
+                already=completion.already))
+        case LeadRefused(reason=why):
+            state.lead_offer = None
+            return _reply(ctx, state, solution_texts.lead_refused(ctx, why))
         case RequestFailed(request=request):
             return _failed(ctx, state, request)
         case SubscriptionSet(subscribed=subscribed):
@@ -205,8 +240,11 @@ def _failed(ctx: Context, state: State, request: Request) -> Outcome:
             return resume(ctx, state, SubscriptionSet(subscribed))
         case LookupArchive():  # go on without the archive; the submission upserts anyway
             return resume(ctx, state, ArchiveFound(None))
+        case CreateLead():  # the offer stands: the mobile can be sent again
+            return _reply(ctx, state, solution_texts.lead_failed(ctx))
         case (LoadResults() | SetNoticeOptOut() | ListNotices() | SignUpFor() | WithdrawFrom()
-              | BindCommissioner() | LoadScopeProgress() | LoadRoster() | NudgeEnterprises()):
+              | BindCommissioner() | LoadScopeProgress() | LoadRoster() | NudgeEnterprises()
+              | LoadMatches() | ShowSolution()):
             return _reply(ctx, state, service.unavailable(ctx))
         case _:
             assert_never(request)
@@ -269,6 +307,23 @@ def _command(ctx: Context, state: State, parsed: Parsed, inbound: Inbound) -> Ou
             return Outcome(state, None, LoadRoster(status))
         case Command.NUDGE:
             return _nudge(ctx, state, parsed.argument, inbound)
+        case Command.SOLUTIONS:
+            if not parsed.argument:
+                return Outcome(state, None, LoadMatches())
+            listed = _listed_at(state, parsed.argument)
+            if listed is None:
+                return _reply(ctx, state, solution_texts.not_listed(
+                    ctx, int(parsed.argument), len(state.listed)))
+            return Outcome(state, None, ShowSolution(listed.id))
+        case Command.CONNECT:
+            if not parsed.argument:
+                return _reply(ctx, state, solution_texts.connect_how(ctx))
+            listed = _listed_at(state, parsed.argument)
+            if listed is None:
+                return _reply(ctx, state, solution_texts.not_listed(
+                    ctx, int(parsed.argument), len(state.listed)))
+            state.lead_offer = LeadOffer(listed.id, listed.title, listed.provider)
+            return _reply(ctx, state, solution_texts.lead_offer(ctx, state.lead_offer))
         case Command.PROGRESS if inbound.commissioner:  # the area's, not a draft's
             return Outcome(state, None, LoadScopeProgress())
         case Command.START if draft is None:
@@ -305,6 +360,33 @@ def _nudge(ctx: Context, state: State, argument: str, inbound: Inbound) -> Outco
     if isinstance(code, Problem):
         return _reply(ctx, state, commissioner_texts.nudge_how(ctx, code.render(ctx.tr)))
     return Outcome(state, None, NudgeEnterprises(code))
+
+
+def _listed(matches: tuple[Match, ...]) -> tuple[Listed, ...]:
+    return tuple(Listed(m.solution.id, m.solution.title, m.solution.provider.name)
+                 for m in matches)
+
+
+def _listed_at(state: State, number: str) -> Listed | None:
+    index = int(number) - 1
+    return state.listed[index] if 0 <= index < len(state.listed) else None
+
+
+def _lead_answer(ctx: Context, state: State, offer: LeadOffer, text: str) -> Outcome | None:
+    """What 对接 N waits for: the mobile (the consent), 取消, or 确认 (which still needs the
+    mobile). Anything else: None, and the offer is dropped — the person has moved on."""
+    mobile = mobile_number(text)
+    if mobile is not None:
+        return Outcome(state, None, CreateLead(offer.solution_id, mobile))
+    parsed = parse_command(text)
+    command = None if parsed is None else parsed.command
+    if command is Command.CANCEL:
+        state.lead_offer = None
+        return _reply(ctx, state, solution_texts.lead_cancelled(ctx))
+    if command is Command.CONFIRM or _NUMBER.fullmatch(normalize(text).replace(" ", "")):
+        return _reply(ctx, state, solution_texts.mobile_needed(ctx, offer))
+    state.lead_offer = None
+    return None
 
 
 def _draft_command(ctx: Context, state: State, draft: Draft, parsed: Parsed,

@@ -18,6 +18,7 @@ from flows.answers import Answer
 from flows.commissioners import AreaProgress, NudgeReport, RosterPage
 from flows.notices import NoticeItem
 from flows.scoring import Assessment
+from flows.solutions import Match
 from flows.state import PastResult, State
 from flows.statuses import Status
 
@@ -151,9 +152,29 @@ class NudgeEnterprises:
     credit_code: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class LoadMatches:
+    """方案: the solutions of the pool that fit the person's latest result (the shell looks the
+    result and the enterprise up itself)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShowSolution:
+    solution_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CreateLead:
+    """The person agreed that the provider of `solution_id` calls them on `mobile` (checked)."""
+
+    solution_id: int
+    mobile: str
+
+
 Request: TypeAlias = (LookupArchive | Submit | LoadResults | SetSubscription | SetNoticeOptOut
                       | ListNotices | SignUpFor | WithdrawFrom | BindCommissioner
-                      | LoadScopeProgress | LoadRoster | NudgeEnterprises)
+                      | LoadScopeProgress | LoadRoster | NudgeEnterprises | LoadMatches
+                      | ShowSolution | CreateLead)
 
 
 # --- back in: what came of a request ---------------------------------------------------------
@@ -167,6 +188,7 @@ class ArchiveFound:
 @dataclass(frozen=True, slots=True)
 class Submitted:
     results: tuple[PastResult, ...]  # newest first: this submission, then the previous ones
+    matches: tuple[Match, ...] = ()  # the best solutions for it (`flows.solutions.match`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +201,7 @@ class RequestFailed:
 @dataclass(frozen=True, slots=True)
 class ResultsLoaded:
     results: tuple[PastResult, ...]  # newest first
+    matches: tuple[Match, ...] = ()  # the best solutions for the newest
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,10 +252,36 @@ class NotCommissioner:
     """A commissioner's command from someone who is not (or no longer) one."""
 
 
+@dataclass(frozen=True, slots=True)
+class MatchesListed:
+    matches: tuple[Match, ...]  # best first
+    submitted: bool  # False: the person has no result yet, so nothing can be matched
+
+
+@dataclass(frozen=True, slots=True)
+class SolutionShown:
+    solution_id: int
+    match: Match | None  # None: no longer offered to this enterprise (retired, or not fitting)
+
+
+@dataclass(frozen=True, slots=True)
+class LeadCreated:
+    title: str
+    provider: str
+    contact_name: str | None  # who will call
+    already: bool  # the enterprise has an open lead for this solution: that one stands
+
+
+@dataclass(frozen=True, slots=True)
+class LeadRefused:
+    reason: Literal["gone", "no_result"]  # solution retired or unknown / nothing submitted
+
+
 Completion: TypeAlias = (ArchiveFound | Submitted | RequestFailed | ResultsLoaded
                          | SubscriptionSet | NoticeOptOutSet | NoticesListed | SignUpDone
                          | WithdrawDone | CommissionerBound | BindRefused
-                         | AreaProgress | RosterPage | NudgeReport | NotCommissioner)
+                         | AreaProgress | RosterPage | NudgeReport | NotCommissioner
+                         | MatchesListed | SolutionShown | LeadCreated | LeadRefused)
 
 
 @dataclass(frozen=True, slots=True)

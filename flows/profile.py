@@ -27,6 +27,7 @@ PROFILE_FIELDS = ("credit_code", "name", "city", "county", "industry", "industry
 _NAME_MIN, _NAME_MAX = 2, 60
 _COUNTY_MIN, _COUNTY_MAX = 2, 20
 _MAX_EMPLOYEES = 10_000_000
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 
 
 def normalize(text: str) -> str:
@@ -38,6 +39,12 @@ def whole_number(text: str) -> int | None:
     """A list number or level typed as up to 6 ASCII digits; None for anything else (so a
     5000-digit message or a digit int() cannot read, such as "᧚", never raises)."""
     return int(text) if re.fullmatch(r"[0-9]{1,6}", text) else None
+
+
+def mobile_number(text: str) -> str | None:
+    """A mainland mobile number as its 11 digits (spaces, dashes and +86 dropped), or None."""
+    value = normalize(text).replace(" ", "").replace("-", "").removeprefix("+86")
+    return value if _MOBILE.fullmatch(value) else None
 
 
 def credit_code_check_char(first17: str) -> str:

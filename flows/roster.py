@@ -5,13 +5,19 @@ the valid rows; every bad row is reported with its row number and why, and the o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from flows.i18n import N_
 from flows.problems import Problem
-from flows.profile import ProfileReference, normalize, parse_county, parse_credit_code, parse_name
+from flows.profile import (
+    ProfileReference,
+    mobile_number,
+    normalize,
+    parse_county,
+    parse_credit_code,
+    parse_name,
+)
 
 FIELDS = ("name", "credit_code", "city", "county", "industry", "contact_name", "contact_mobile")
 REQUIRED = FIELDS[:5]
@@ -26,7 +32,6 @@ HEADERS: Mapping[str, tuple[str, ...]] = {
     "contact_mobile": ("手机", "手机号", "手机号码", "联系电话", "联系方式", "mobile",
                        "contact_mobile"),
 }
-_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 CONTACT_MAX = 40
 MAX_ROWS = 200_000
 
@@ -73,10 +78,10 @@ def _column_of(header: Sequence[str]) -> dict[str, int] | list[Problem]:
 
 
 def _mobile(text: str) -> str | None | Problem:
-    value = normalize(text).replace(" ", "").replace("-", "").removeprefix("+86")
-    if not value:
+    if not normalize(text):
         return None
-    if not _MOBILE.fullmatch(value):
+    value = mobile_number(text)
+    if value is None:
         return Problem("mobile", N_("contact_mobile: {value} is not a mainland mobile number "
                                     "(11 digits starting with 1)."), "contact_mobile",
                        {"value": text.strip()})

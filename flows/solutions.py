@@ -31,6 +31,7 @@ from flows.indicators import IndicatorSet
 Deployment: TypeAlias = Literal["cloud", "local", "both"]
 MAX_PROPOSED = 3  # in the result message
 MAX_LISTED = 10  # in 方案 and the mini-program's list
+CALL_WITHIN_WORKING_DAYS = 3  # what the province asks of its providers after a 对接
 _Rank: TypeAlias = tuple[int, bool, bool, int, int]  # see `match`
 
 

@@ -47,6 +47,26 @@ class ConfirmFigures:
 Pending: TypeAlias = ConfirmArchive | ConfirmRestart | ConfirmFigures
 
 
+# --- solutions shown, and a 对接 waiting for the mobile --------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A solution as numbered in the last list the person was shown (for 方案 N and 对接 N)."""
+
+    id: int
+    title: str
+    provider: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeadOffer:
+    """对接 N waits for the person's mobile: giving it is their consent that the provider calls."""
+
+    solution_id: int
+    title: str
+    provider: str
+
+
 # --- the state ---------------------------------------------------------------------------------
 
 @dataclass(slots=True)
@@ -70,10 +90,14 @@ class State:
     last_active: int = 0
     # A commissioner's list goes on past what was loaded: (status, offset) for 下一页.
     roster_next: tuple[Status, int] | None = None
+    listed: tuple[Listed, ...] = ()  # the solutions last shown, numbered from 1
+    lead_offer: LeadOffer | None = None
 
     def is_empty(self) -> bool:
-        """Nothing worth keeping: no draft, nothing more to show (its key can go)."""
-        return self.draft is None and not self.pages and self.roster_next is None
+        """Nothing worth keeping: no draft, nothing more to show or to answer (its key can
+        go)."""
+        return (self.draft is None and not self.pages and self.roster_next is None
+                and not self.listed and self.lead_offer is None)
 
 
 def copy_state(state: State) -> State:
@@ -83,7 +107,7 @@ def copy_state(state: State) -> State:
         draft = replace(draft, profile=dict(draft.profile), answers=dict(draft.answers),
                         figures=dict(draft.figures))
     return State(draft=draft, pages=list(state.pages), last_active=state.last_active,
-                 roster_next=state.roster_next)
+                 roster_next=state.roster_next, listed=state.listed, lead_offer=state.lead_offer)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,16 @@ from typing import Any, assert_never
 
 import redis.asyncio as aioredis
 
-from flows.state import ConfirmArchive, ConfirmFigures, ConfirmRestart, Draft, Pending, State
+from flows.state import (
+    ConfirmArchive,
+    ConfirmFigures,
+    ConfirmRestart,
+    Draft,
+    LeadOffer,
+    Listed,
+    Pending,
+    State,
+)
 from flows.statuses import as_status
 from storage.redis_keys import PREFIX, hash_tag
 
@@ -277,6 +286,9 @@ def _state_data(state: State) -> dict[str, Any]:
         "pages": state.pages,
         "last_active": state.last_active,
         "roster_next": None if state.roster_next is None else list(state.roster_next),
+        "listed": [[item.id, item.title, item.provider] for item in state.listed],
+        "lead_offer": None if state.lead_offer is None else [
+            state.lead_offer.solution_id, state.lead_offer.title, state.lead_offer.provider],
     }
 
 
@@ -294,8 +306,13 @@ def _state_from(data: Mapping[str, Any] | None) -> State:
     if roster_next:
         status = as_status(str(roster_next[0]))
         following = None if status is None else (status, int(roster_next[1]))
+    offer = data.get("lead_offer")  # absent from states saved before solutions were matched
     return State(draft=draft, pages=list(data.get("pages", [])),
-                 last_active=int(data.get("last_active", 0)), roster_next=following)
+                 last_active=int(data.get("last_active", 0)), roster_next=following,
+                 listed=tuple(Listed(int(i), str(t), str(p))
+                              for i, t, p in data.get("listed", ())),
+                 lead_offer=None if not offer else LeadOffer(int(offer[0]), str(offer[1]),
+                                                             str(offer[2])))
 
 
 def _pending_data(pending: Pending) -> dict[str, Any]:

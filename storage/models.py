@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, MetaData, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, MetaData, String, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import ExactDecimal, JSONData, UTCDateTime
@@ -319,3 +319,30 @@ class PoolVersion(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)  # always 1
     version: Mapped[int] = mapped_column(default=0)
+
+
+class Lead(Base):
+    """A 供需对接 request: a person of an enterprise asked the provider of a solution to call them
+    on `mobile` (giving it was their consent, at `consented_at`). At most one open lead per
+    enterprise and solution: a second 对接 finds the first. Its status moves new → contacted →
+    trial → project → closed."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        Index("uq_leads_open_enterprise_id_solution_id", "enterprise_id", "solution_id",
+              unique=True, sqlite_where=text("status <> 'closed'"),
+              postgresql_where=text("status <> 'closed'")),
+        Index("ix_leads_solution_id", "solution_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    solution_id: Mapped[int] = mapped_column(ForeignKey("solutions.id"))
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"))  # who asked
+    channel: Mapped[str] = mapped_column(String(8))
+    mobile: Mapped[str] = mapped_column(String(20))
+    consented_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(12), default="new")
+    closed_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 
 from bot.chat.commissioner_desk import CommissionerDesk, bind_limiter
 from bot.chat.effects import Effects
+from bot.chat.matching import Matcher
 from bot.chat.responder import OfficialAccountResponder
 from bot.translations import translator
 from bot.wechat.callback import InboundMessage
@@ -40,7 +41,8 @@ class RacedEffects(Effects):
 
     def __init__(self, sessions: Sessions, store: ConversationStore, desk: CommissionerDesk
                  ) -> None:
-        super().__init__(sessions, clock=lambda: NOW, desk=desk)
+        super().__init__(sessions, clock=lambda: NOW, desk=desk,
+                         matcher=Matcher(sessions, CTX.iset(None), clock=lambda: NOW))
         self.store = store
         self.carried: list[Request] = []
 

@@ -1216,6 +1216,7 @@ RESULT_LINES = [
     "总分 41.4/100：数字化基础 17.4/50 · 数字化管理 10.5/30 · 数字化成效 13.5/20",
 ]
 ON_SITE = "此为自评初步等级，正式等级以评测机构的现场评测为准。"
+NO_MATCH = "省级供给资源库中暂时没有适合贵企业的方案，稍后可回复「方案」再看。"
 
 
 def test_submitted_clears_the_draft_and_gives_the_result() -> None:
@@ -1231,7 +1232,7 @@ def test_submitted_clears_the_draft_and_gives_the_result() -> None:
                         "≥3级 2 个（约束 0）；≥4级 0 个（约束 0）")
     assert lines[4] == "距三级还差：18.6 分；6 个场景达到 3 级（其中约束性场景 5 个）。"
     assert lines[5].startswith("最容易提升的场景：产品设计（2→3）")
-    assert "建议优先：" in lines and lines[-1] == ON_SITE
+    assert "建议优先：" in lines and lines[-2:] == [ON_SITE, NO_MATCH]
     assert "较上次" not in reply
     # 结果 shows the same result later; 提交 without a draft has nothing to submit
     assert p.say("结果") == reply
@@ -1255,7 +1256,7 @@ def test_a_second_assessment_shows_the_change() -> None:
     lines = reply.splitlines()
     assert lines[1] == "初步等级：三级"
     assert lines[3].startswith(f"较上次（{DATE}，二级，41.4 分）：等级提升，总分 +")
-    assert lines[-1] == ON_SITE
+    assert lines[-2:] == [ON_SITE, NO_MATCH]
     assert len(archive.results) == 2 and len(archive.submitted) == 2
 
 
@@ -1273,7 +1274,7 @@ def test_submitted_with_constructed_results() -> None:
     assert lines[0] == f"【初步评测结果】鲁信新名称（{DATE}）"
     assert lines[1] == "初步等级：一级"
     assert lines[3] == "较上次（2024-09-27，二级，41.4 分）：等级下降，总分 -2.9"
-    assert lines[-1] == ON_SITE
+    assert lines[-2:] == [ON_SITE, NO_MATCH]
 
 
 def test_a_failed_submission_keeps_the_draft() -> None:
@@ -1308,7 +1309,8 @@ def test_results() -> None:
     lines = reply.splitlines()
     assert lines[:3] == RESULT_LINES
     assert lines[3] == "较上次（2023-10-28，未达一级，12.25 分）：等级提升，总分 +29.15"
-    assert lines[-2:] == [ON_SITE, "您有一份未完成的测评（第 3/31 题），回复「继续」接着答。"]
+    assert lines[-3:] == [ON_SITE, NO_MATCH,
+                          "您有一份未完成的测评（第 3/31 题），回复「继续」接着答。"]
     assert p.snapshot() == before
     q = Person()
     q.request("结果")

@@ -19,7 +19,16 @@ from redis.asyncio.connection import AbstractConnection
 from redis.crc import key_slot
 
 from bot.config import Settings
-from flows.state import ConfirmArchive, ConfirmFigures, ConfirmRestart, Draft, Pending, State
+from flows.state import (
+    ConfirmArchive,
+    ConfirmFigures,
+    ConfirmRestart,
+    Draft,
+    LeadOffer,
+    Listed,
+    Pending,
+    State,
+)
 from storage.conversations import (
     DEFAULT_STATE_TTL,
     PENDING,
@@ -437,7 +446,9 @@ def a_draft(pending: Pending | None) -> State:
                            "employees": 120},
                   answers={"B1": ["B", "C"], "S01": 3}, figures={"a": "3"}, return_to="S04",
                   pending=pending)
-    return State(draft=draft, pages=["更多"], last_active=160, roster_next=("submitted", 200))
+    return State(draft=draft, pages=["更多"], last_active=160, roster_next=("submitted", 200),
+                 listed=(Listed(7, "云MES", "鲁信云"), Listed(9, "设备上云", "浪潮")),
+                 lead_offer=LeadOffer(9, "设备上云", "浪潮"))
 
 
 @pytest.mark.parametrize("pending", [
@@ -458,7 +469,10 @@ async def test_drafts_stored_by_earlier_releases_still_load(store: ConversationS
     assert version == 3 and state.draft is not None
     assert state.draft.pending == ConfirmFigures("B2", "D", {"b": "4.5"})
     assert (state.pages, state.roster_next) == (["更多"], ("submitted", 200))
-    assert json.loads(encode_state(state)) == json.loads(STORED_BEFORE)
+    old = json.loads(STORED_BEFORE)
+    again = json.loads(encode_state(state))
+    assert {key: again[key] for key in old} == old  # the same shape, new keys beside it
+    assert (again["listed"], again["lead_offer"]) == ([], None)
 
 
 async def test_an_empty_state_is_not_stored(store: ConversationStore) -> None:

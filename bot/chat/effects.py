@@ -15,6 +15,7 @@ from typing import assert_never
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.chat.commissioner_desk import CommissionerDesk
+from bot.chat.matching import Matcher, enterprise_of
 from bot.chat.notice_board import NoticeBoard
 from bot.wechat.identity import Who
 from flows.events import (
@@ -22,11 +23,16 @@ from flows.events import (
     BindCommissioner,
     BindRefused,
     Completion,
+    CreateLead,
+    LeadCreated,
+    LeadRefused,
     ListNotices,
+    LoadMatches,
     LoadResults,
     LoadRoster,
     LoadScopeProgress,
     LookupArchive,
+    MatchesListed,
     NotCommissioner,
     NoticeOptOutSet,
     NoticesListed,
@@ -35,14 +41,17 @@ from flows.events import (
     ResultsLoaded,
     SetNoticeOptOut,
     SetSubscription,
+    ShowSolution,
     SignUpFor,
+    SolutionShown,
     Submit,
     Submitted,
     SubscriptionSet,
     WithdrawFrom,
 )
+from flows.solutions import MAX_LISTED, MAX_PROPOSED, Enterprise, Match
 from flows.state import PastResult
-from storage import archive, notices
+from storage import archive, leads, notices
 
 
 def past_result(stored: archive.StoredResult) -> PastResult:
@@ -74,15 +83,32 @@ def submission_record(request: Submit, who: Who) -> archive.SubmissionRecord:
 
 
 class Effects:
-    """Carries out the requests of `flows.events` against the archive, the notices and the
-    commissioners' desk."""
+    """Carries out the requests of `flows.events` against the archive, the solution pool, the
+    notices and the commissioners' desk."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *,
-                 clock: Callable[[], float], desk: CommissionerDesk | None = None) -> None:
+                 clock: Callable[[], float], matcher: Matcher,
+                 desk: CommissionerDesk | None = None) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.matcher = matcher
         self.board = NoticeBoard(sessions, clock=clock)
         self.desk = desk  # None: no commissioners on this channel
+
+    async def latest(self, who: Who) -> tuple[archive.StoredResult, Enterprise] | None:
+        """The person's newest result and what matching needs of its enterprise."""
+        found = await archive.latest_results(self.sessions, subject_id=who.subject_id, limit=1)
+        if not found:
+            return None
+        profile = await archive.enterprise_profile(self.sessions, found[0].credit_code)
+        return (None if profile is None else (found[0], enterprise_of(profile)))
+
+    async def _matches_after(self, results: tuple[archive.StoredResult, ...],
+                             enterprise: Enterprise) -> tuple[Match, ...]:
+        if not results:
+            return ()
+        return await self.matcher.after_submission(results[0].result, enterprise,
+                                                   limit=MAX_PROPOSED)
 
     async def submit(self, request: Submit, who: Who) -> tuple[archive.StoredResult, ...]:
         """Record the submission (one transaction); the enterprise's newest results, this one
@@ -104,11 +130,41 @@ class Effects:
                 profile = await archive.enterprise_profile(sessions, code)
                 return ArchiveFound(None if profile is None else asdict(profile))
             case Submit():
-                return Submitted(tuple(past_result(r) for r in await self.submit(request, who)))
+                stored = await self.submit(request, who)
+                matches = await self._matches_after(stored, enterprise_of(request.profile))
+                return Submitted(tuple(past_result(r) for r in stored), matches)
             case LoadResults():
-                results = await archive.latest_results(sessions, subject_id=who.subject_id,
-                                                       limit=2)
-                return ResultsLoaded(tuple(past_result(r) for r in results))
+                results = tuple(await archive.latest_results(
+                    sessions, subject_id=who.subject_id, limit=2))
+                profile = (None if not results else
+                           await archive.enterprise_profile(sessions, results[0].credit_code))
+                matches = (() if profile is None
+                           else await self._matches_after(results, enterprise_of(profile)))
+                return ResultsLoaded(tuple(past_result(r) for r in results), matches)
+            case LoadMatches():
+                latest = await self.latest(who)
+                if latest is None:
+                    return MatchesListed((), submitted=False)
+                result, enterprise = latest
+                return MatchesListed(await self.matcher.best(result.result, enterprise,
+                                                             limit=MAX_LISTED), submitted=True)
+            case ShowSolution(solution_id=solution_id):
+                latest = await self.latest(who)
+                return SolutionShown(solution_id, None if latest is None else
+                                     await self.matcher.one(solution_id, latest[0].result,
+                                                            latest[1]))
+            case CreateLead(solution_id=solution_id, mobile=mobile):
+                latest = await self.latest(who)
+                if latest is None:
+                    return LeadRefused("no_result")
+                opened = await leads.open_lead(
+                    sessions, credit_code=latest[0].credit_code, solution_id=solution_id,
+                    person_id=who.person_id, channel=who.channel, mobile=mobile,
+                    now=datetime.fromtimestamp(self.clock(), tz=UTC))
+                if opened is None:
+                    return LeadRefused("gone")
+                return LeadCreated(opened.title, opened.provider, opened.contact_name,
+                                   already=opened.already)
             case SetSubscription(subscribed=subscribed):
                 await archive.set_subscribed(sessions, who.person_id, who.channel, who.openid,
                                              subscribed,

@@ -28,8 +28,9 @@ def no_results(ctx: Context, draft: Draft | None) -> str:
 
 
 def result(ctx: Context, latest: PastResult, previous: PastResult | None, *, fresh: bool,
-           draft: Draft | None = None) -> str:
-    """The preliminary level with scores, scenes, the gap to the next level and suggestions."""
+           draft: Draft | None = None, then: str = "") -> str:
+    """The preliminary level with scores, scenes, the gap to the next level and suggestions;
+    `then` (the solutions that fit) follows, before the reminder of an unfinished draft."""
     _ = ctx.tr.gettext
     data = latest.data
     iset = ctx.sets.get(str(data.get("indicator_set")), ctx.iset(None))
@@ -77,6 +78,8 @@ def result(ctx: Context, latest: PastResult, previous: PastResult | None, *, fre
         lines += [f"{i}. {s['text']}" for i, s in enumerate(suggestions, 1)]
     lines.append(_("This is a preliminary self-assessment; the official level is confirmed by "
                    "on-site evaluation by an evaluation agency."))
+    if then:
+        lines.append(then)
     if not fresh and draft is not None:
         lines.append(_("You have an unfinished assessment at {where}: reply 继续.").format(
             where=position(ctx, draft)))

@@ -44,6 +44,8 @@ def help_text(ctx: Context, draft: Draft | None, *, commissioner: bool = False) 
               _("重新开始: discard the answers and start again"),
               _("提交: submit after the review"),
               _("结果: your latest result"),
+              _("方案 / 方案 N / 对接 N: solutions that fit your result / one of them / have its "
+                "provider call you"),
               _("更多: the rest of a long message"),
               _("通知: trainings and events for you, with your sign-ups"),
               _("报名 N / 取消报名 N: sign up for notice N / withdraw"),
