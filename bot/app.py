@@ -75,6 +75,7 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
             sessions = session_factory(engine)
             desk = CommissionerDesk(sessions, bind_limiter(redis), clock=time.time)
             matcher = Matcher(sessions, ctx.iset(None), clock=time.time)
+            await matcher.pool()  # loaded now, not while the first result waits for it
             effects = Effects(sessions, clock=time.time, matcher=matcher, desk=desk)
             identities = OaIdentities(SubjectAliases(redis),
                                       unionid_of=oa_api.unionid_of if oa_api else None)
