@@ -8,7 +8,7 @@ The schema itself is owned by the Alembic revisions in `storage/migrations/`; ke
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -282,6 +282,11 @@ class ServiceProvider(Base):
     contact_name: Mapped[str | None] = mapped_column(String(40))
     contact_mobile: Mapped[str | None] = mapped_column(String(20))  # a mobile or a landline
     leading: Mapped[bool] = mapped_column(default=False)  # 领军企业
+    # The contact's WeChat (a person of the Official Account), bound with a one-time code of
+    # which only the digest is kept, as for commissioners; told of every new lead.
+    contact_person_id: Mapped[str | None] = mapped_column(String(128))
+    code_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -333,6 +338,7 @@ class Lead(Base):
               unique=True, sqlite_where=text("status <> 'closed'"),
               postgresql_where=text("status <> 'closed'")),
         Index("ix_leads_solution_id", "solution_id"),
+        Index("ix_leads_enterprise_id_created_at", "enterprise_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -344,5 +350,32 @@ class Lead(Base):
     consented_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(12), default="new")
     closed_reason: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(default=1)  # raised by every change: stale ones 409
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # provider told
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Project(Base):
+    """A lead that became a retrofit project (一项一档): the scenes it targets, the planned and
+    actual dates, the investment in 万元, and the enterprise's submission before it. The one
+    after it is the enterprise's first submission on or after the actual end (read, not kept:
+    a re-assessment needs no one to link it)."""
+
+    __tablename__ = "projects"
+    __table_args__ = (Index("ix_projects_enterprise_id", "enterprise_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), unique=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    solution_id: Mapped[int] = mapped_column(ForeignKey("solutions.id"))
+    scenes: Mapped[list[str]] = mapped_column(JSONData())
+    planned_start: Mapped[date]
+    planned_end: Mapped[date]
+    actual_start: Mapped[date | None]
+    actual_end: Mapped[date | None]
+    investment: Mapped[Decimal | None] = mapped_column(ExactDecimal(12, 2))
+    before_submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
