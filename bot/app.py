@@ -14,7 +14,8 @@ import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from bot.api.admin import ADMIN_KEY, AdminAPI, add_admin_routes
+from bot.api.admin import add_admin_routes
+from bot.api.admin_access import ADMIN_KEY, AdminAPI
 from bot.api.area_report import ReportContext
 from bot.api.miniprogram import API_KEY, MiniProgramAPI, add_mp_routes
 from bot.api.openapi import openapi_document

@@ -3,24 +3,23 @@
 Province admins: notices (create, checked whole with 422 naming each bad field; preview the
 audience; schedule, cancel, list, show), commissioners (register, issue a binding code), the
 solution pool (list with filters, show, change, retire), and the statistics and export of the
-whole province or any area. Commissioners: the statistics,
-the enterprise lists, the export and nudges of their own area, and nothing else (403). Without
-any valid token, 401; with no admin token configured and none issued, the API is off (403).
+whole province or any area. Commissioners: the statistics, the enterprise lists, the export,
+the nudges and the lead desk (`bot.api.lead_desk`: leads and projects) of their own area, and
+nothing else (403). Without any valid token, 401; with no admin token configured and none
+issued, the API is off (403).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from bot.api import commissioner_codes
-from bot.api.admin_access import Principal, principal_of
-from bot.api.area_report import ReportContext, area_statistics, export_workbook, statistics_view
+from bot.api.admin_access import AdminAPI, area_of, caller, province_admin
+from bot.api.area_report import area_statistics, export_workbook, statistics_view
 from bot.api.json_api import (
     ApiError,
     json_errors,
@@ -29,17 +28,16 @@ from bot.api.json_api import (
     problems_error,
     read_object,
 )
+from bot.api.lead_desk import add_lead_routes
 from bot.api.solution_pool import solution_query, solution_view, title_taken
 from bot.chat.commissioner_desk import nudge_area
-from flows.commissioners import Scope, area_text, parse_scope, split_names
-from flows.i18n import N_, Translator
+from flows.i18n import N_
 from flows.notices import KINDS, Audience, NoticeSpec, parse_notice
-from flows.pool_fields import PoolReference, parse_changes
+from flows.pool_fields import parse_changes
 from flows.problems import Problem
-from flows.profile import ProfileReference, parse_credit_code
+from flows.profile import parse_credit_code
 from flows.statuses import STATUSES, as_status
 from storage import (
-    api_tokens,
     commissioners,
     deliveries,
     enterprise_status,
@@ -51,53 +49,6 @@ from storage.db import Sessions
 
 PREFIX = "/api/admin"
 LIST_LIMIT = 500
-
-
-class AdminAPI:
-    def __init__(self, token: str, sessions: Sessions, reference: ProfileReference,
-                 tr: Translator, *, max_level: int, report: ReportContext,
-                 clock: Callable[[], float] = time.time) -> None:
-        self._token = token
-        self.sessions = sessions
-        self.reference = reference
-        self.tr = tr
-        self.max_level = max_level
-        self.report = report
-        self.pool = PoolReference(reference, report.iset)
-        self.clock = clock
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.clock(), tz=UTC)
-
-    async def principal(self, request: web.Request) -> Principal:
-        _ = self.tr.gettext
-        scheme, _sep, given = request.headers.get("Authorization", "").partition(" ")
-        found = (await principal_of(given.strip(), self._token, self.sessions)
-                 if scheme.lower() == "bearer" and given.strip() else None)
-        if found is not None:
-            return found
-        if not self._token and not await api_tokens.any_active(self.sessions):
-            raise ApiError(403, "admin_disabled", _(
-                "The admin API is off: set DXBOT_ADMIN_TOKEN to use it."))
-        raise ApiError(401, "unauthorized", _("A valid admin token is required."))
-
-
-ADMIN_KEY = web.AppKey("admin_api", AdminAPI)
-
-
-async def _caller(request: web.Request) -> tuple[AdminAPI, Principal]:
-    admin = request.config_dict[ADMIN_KEY]
-    return admin, await admin.principal(request)
-
-
-async def _admin(request: web.Request) -> AdminAPI:
-    """The API for a province admin only."""
-    admin, who = await _caller(request)
-    if not who.province:
-        raise ApiError(403, "forbidden", admin.tr.gettext(
-            "This is for province admins; a commissioner's token reaches their area's figures, "
-            "lists, export and nudges."))
-    return admin
 
 
 def notice_view(notice: notices.StoredNotice, audience_size: int | None = None,
@@ -120,7 +71,7 @@ def _spec(admin: AdminAPI, body: Any) -> NoticeSpec:
 
 
 async def create(request: web.Request) -> web.Response:
-    admin = await _admin(request)
+    admin = await province_admin(request)
     spec = _spec(admin, await read_object(request, admin.tr))
     stored = await notices.create_notice(admin.sessions, spec, admin.now())
     size = await notices.count_audience(admin.sessions, spec.audience)
@@ -129,14 +80,14 @@ async def create(request: web.Request) -> web.Response:
 
 async def preview_draft(request: web.Request) -> web.Response:
     """The audience size of a notice not stored yet."""
-    admin = await _admin(request)
+    admin = await province_admin(request)
     spec = _spec(admin, await read_object(request, admin.tr))
     return json_response({"audience_size": await notices.count_audience(admin.sessions,
                                                                         spec.audience)})
 
 
 async def listing(request: web.Request) -> web.Response:
-    admin = await _admin(request)
+    admin = await province_admin(request)
     return json_response({"notices": [notice_view(n)
                                       for n in await notices.list_notices(admin.sessions)]})
 
@@ -153,7 +104,7 @@ async def show(request: web.Request) -> web.Response:
     """The notice, its audience size now, its deliveries by status (queued, sent, failed,
     skipped, unknown), the registrants' own messages (reminders, promotions, cancellation) by
     purpose and status, and its sign-ups by status."""
-    admin = await _admin(request)
+    admin = await province_admin(request)
     return json_response(await notice_report(admin.sessions, await _stored(request, admin)))
 
 
@@ -168,7 +119,7 @@ async def notice_report(sessions: Sessions, stored: notices.StoredNotice) -> dic
 
 
 async def _change(request: web.Request, status: str) -> web.Response:
-    admin = await _admin(request)
+    admin = await province_admin(request)
     stored = await _stored(request, admin)
     body = await read_object(request, admin.tr)
     send_at = None
@@ -205,38 +156,19 @@ async def cancel(request: web.Request) -> web.Response:
 # --- areas: statistics, lists, export, nudges ------------------------------------------------
 
 
-def _area(admin: AdminAPI, who: Principal, request: web.Request) -> Scope | None:
-    """The area asked for (`?cities=…&counties=…`), within the caller's: by default all of
-    theirs. A commissioner asking beyond their area gets 403."""
-    _ = admin.tr.gettext
-    cities = split_names(request.query.get("cities", ""))
-    counties = split_names(request.query.get("counties", ""))
-    if not cities and not counties:
-        return who.scope
-    if not cities and who.scope is not None:
-        cities = list(who.scope.cities)
-    parsed = parse_scope(cities, counties, admin.reference)
-    if isinstance(parsed, list):
-        raise problems_error(parsed, admin.tr)
-    if who.scope is not None and not who.scope.includes(parsed):
-        raise ApiError(403, "outside_area", _("That is outside your area ({area}).").format(
-            area=area_text(who.scope)))
-    return parsed
-
-
 async def statistics(request: web.Request) -> web.Response:
     """Progress, levels and the share at 二级 or above by city, county and industry, average
     scores per dimension, and the scenes most often below level 2, for the caller's area."""
-    admin, who = await _caller(request)
-    scope = _area(admin, who, request)
+    admin, who = await caller(request)
+    scope = area_of(admin, who, request)
     now = admin.now()
     stats = await area_statistics(admin.sessions, scope, now, admin.report)
     return json_response(statistics_view(stats, scope, now, admin.report))
 
 
 async def export(request: web.Request) -> web.Response:
-    admin, who = await _caller(request)
-    scope = _area(admin, who, request)
+    admin, who = await caller(request)
+    scope = area_of(admin, who, request)
     now = admin.now()
     body = await export_workbook(admin.sessions, scope, now, admin.report)
     name = f"dx-export-{now.strftime('%Y%m%d-%H%M')}.xlsx"
@@ -248,9 +180,9 @@ async def export(request: web.Request) -> web.Response:
 async def enterprise_list(request: web.Request) -> web.Response:
     """`?status=not_started|in_progress|submitted&offset=&limit=`: the enterprises of the
     caller's area with that status, by name."""
-    admin, who = await _caller(request)
+    admin, who = await caller(request)
     _ = admin.tr.gettext
-    scope = _area(admin, who, request)
+    scope = area_of(admin, who, request)
     status = as_status(request.query.get("status", ""))
     if status is None:
         raise ApiError(422, "status", _("status: one of {allowed}").format(
@@ -278,7 +210,7 @@ def _iso(at: datetime | None) -> str | None:
 async def nudge(request: web.Request) -> web.Response:
     """A commissioner's 催办 over the API: `{}` for every unfinished enterprise of their area,
     `{"credit_code": …}` for one."""
-    admin, who = await _caller(request)
+    admin, who = await caller(request)
     _ = admin.tr.gettext
     body = await read_object(request, admin.tr)
     if who.commissioner_id is None or who.scope is None:
@@ -313,7 +245,7 @@ def _issued(issued: commissioner_codes.Issued) -> dict[str, Any]:
 async def commissioner_add(request: web.Request) -> web.Response:
     """`{"name", "cities": [...], "counties": [...], "valid_hours"}`: a commissioner and their
     one-time binding code (shown this once)."""
-    admin = await _admin(request)
+    admin = await province_admin(request)
     body = await read_object(request, admin.tr)
     lists = {field: body.get(field, []) for field in ("cities", "counties")}
     wrong = [Problem("list", N_("{field}: a list of names"), field, {"field": field})
@@ -331,7 +263,7 @@ async def commissioner_add(request: web.Request) -> web.Response:
 
 
 async def commissioner_code(request: web.Request) -> web.Response:
-    admin = await _admin(request)
+    admin = await province_admin(request)
     body = await read_object(request, admin.tr)
     missing = admin.tr.gettext("there is no commissioner {id}")
     commissioner_id = path_id(request, "id", missing)
@@ -346,7 +278,7 @@ async def commissioner_code(request: web.Request) -> web.Response:
 
 
 async def commissioner_list(request: web.Request) -> web.Response:
-    admin = await _admin(request)
+    admin = await province_admin(request)
     return json_response({"commissioners": [
         {"id": c.id, "name": c.name, "area": c.scope.as_data(), "bound": c.person_id is not None,
          "bound_at": _iso(c.bound_at)} for c in await commissioners.listing(admin.sessions)]})
@@ -358,7 +290,7 @@ async def commissioner_list(request: web.Request) -> web.Response:
 async def solution_list(request: web.Request) -> web.Response:
     """`?scene=&city=&industry=&provider=&q=&retired=&offset=&limit=`: a page of the pool, by
     id, and how many solutions the filters select."""
-    admin = await _admin(request)
+    admin = await province_admin(request)
     chosen, offset, limit = solution_query(request.query, admin.pool, admin.tr)
     page, total = await solutions.listing(admin.sessions, chosen, offset=offset, limit=limit)
     return json_response({"total": total, "offset": offset, "limit": limit,
@@ -374,7 +306,7 @@ async def _solution(request: web.Request, admin: AdminAPI) -> solutions.StoredSo
 
 
 async def solution_show(request: web.Request) -> web.Response:
-    admin = await _admin(request)
+    admin = await province_admin(request)
     return json_response(solution_view(await _solution(request, admin), admin.pool))
 
 
@@ -382,7 +314,7 @@ async def solution_change(request: web.Request) -> web.Response:
     """The fields to change, checked as the import checks its columns; every bad or unknown
     field named in one 422, and then nothing is changed. `"retired": false` brings a retired
     solution back."""
-    admin = await _admin(request)
+    admin = await province_admin(request)
     stored = await _solution(request, admin)
     changes = parse_changes(await read_object(request, admin.tr), admin.pool)
     if isinstance(changes, list):
@@ -399,7 +331,7 @@ async def solution_change(request: web.Request) -> web.Response:
 
 async def solution_retire(request: web.Request) -> web.Response:
     """Never proposed again; kept, and shown with its retired_at. Again: no change."""
-    admin = await _admin(request)
+    admin = await province_admin(request)
     stored = await _solution(request, admin)
     retired = await solutions.retire(admin.sessions, stored.id, admin.now())
     assert retired is not None  # solutions are never deleted
@@ -425,4 +357,5 @@ def add_admin_routes(app: web.Application) -> None:
     admin.router.add_get("/solutions/{id}", solution_show)
     admin.router.add_patch("/solutions/{id}", solution_change)
     admin.router.add_post("/solutions/{id}/retire", solution_retire)
+    add_lead_routes(admin.router)
     app.add_subapp(PREFIX, admin)
