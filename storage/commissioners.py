@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 
 from flows.commissioners import Scope
+from storage import binding_codes
 from storage.db import Sessions
 from storage.models import Commissioner
 
@@ -41,29 +42,20 @@ async def new_code(sessions: Sessions, commissioner_id: int, digest: str,
                    expires_at: datetime) -> bool:
     """A fresh code for (re)binding, e.g. after a phone change; the old one stops working."""
     async with sessions() as session:
-        result = await session.execute(update(Commissioner).where(
-            Commissioner.id == commissioner_id).values(code_digest=digest,
-                                                       code_expires_at=expires_at))
+        found = await binding_codes.set_code(session, Commissioner, commissioner_id, digest,
+                                             expires_at)
         await session.commit()
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return found
 
 
 async def bind(sessions: Sessions, digest: str, person_id: str,
                now: datetime) -> StoredCommissioner | None:
     """Use a code: the commissioner now bound to `person_id`, or None when no unexpired code
-    has this digest. One statement: two people with the same code cannot both bind."""
+    has this digest. A person is one commissioner at most: an earlier binding of theirs ends."""
     async with sessions() as session:
-        # A person is one commissioner at most: an earlier binding of theirs ends.
-        await session.execute(update(Commissioner).where(
-            Commissioner.person_id == person_id,
-            or_(Commissioner.code_digest.is_(None), Commissioner.code_digest != digest))
-            .values(person_id=None, bound_at=None))
-        result = await session.execute(
-            update(Commissioner)
-            .where(Commissioner.code_digest == digest, Commissioner.code_expires_at > now)
-            .values(person_id=person_id, bound_at=now, code_digest=None, code_expires_at=None)
-            .returning(Commissioner.id))
-        found = result.scalar_one_or_none()
+        found = await binding_codes.claim(session, Commissioner, Commissioner.person_id, digest,
+                                          person_id, now, bound={"bound_at": now},
+                                          unbound={"bound_at": None})
         if found is None:
             await session.rollback()
             return None
