@@ -56,6 +56,7 @@ class StoredSolution:
     retired_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    provider_contact_bound: bool = False  # the provider's WeChat contact is told of leads
 
     def solution(self) -> Solution:
         """What matching works on."""
@@ -102,7 +103,8 @@ def _stored(row: PoolSolution, provider: ServiceProvider) -> StoredSolution:
         summary=row.summary, lifts={code: int(level) for code, level in row.lifts.items()},
         industries=tuple(row.industries), price=row.price, free_trial=row.free_trial,
         deployment=cast(Deployment, row.deployment), link=row.link, retired_at=row.retired_at,
-        created_at=row.created_at, updated_at=row.updated_at)
+        created_at=row.created_at, updated_at=row.updated_at,
+        provider_contact_bound=provider.contact_person_id is not None)
 
 
 async def _bump(session: AsyncSession) -> None:

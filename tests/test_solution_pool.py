@@ -7,10 +7,12 @@ CSV and an Excel file."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
 import os
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,13 +22,16 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from openpyxl import Workbook
+from sqlalchemy import select
 
 from bot.api.admin_access import new_token, token_digest
-from flows.commissioners import Scope
+from bot.api.binding_codes import DEFAULT_VALID_HOURS
+from flows.commissioners import CODE_LENGTH, Scope, code_digest
 from flows.pool_file import check_pool
 from flows.solutions import Pool, Provider
-from storage import api_tokens, commissioners, solutions
+from storage import api_tokens, commissioners, provider_contacts, solutions
 from storage.db import Sessions, create_engine, session_factory
+from storage.models import ServiceProvider
 from storage.solutions import (
     Imported,
     SolutionFilter,
@@ -220,6 +225,16 @@ async def pool_api(empty_database: EmptyDatabase, redis_url: str,
     await server.close()
 
 
+@contextlib.asynccontextmanager
+async def sessions_of(database: EmptyDatabase) -> AsyncIterator[Sessions]:
+    """Sessions on the database the app under test uses."""
+    engine = database.engine()
+    try:
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
 def titles(listed: dict[str, Any]) -> list[str]:
     return [s["title"] for s in listed["solutions"]]
 
@@ -236,7 +251,8 @@ async def test_the_admin_api_lists_and_shows(
         "id": ids["质量追溯"], "title": "质量追溯", "summary": "排产、报工、质检上云。",
         "provider": {"id": shown["provider"]["id"], "credit_code": code(2),
                      "name": "山东某某软件有限公司2", "cities": ["青岛市"], "contact_name": "李工",
-                     "contact_mobile": "0531-88886666", "leading": False},
+                     "contact_mobile": "0531-88886666", "leading": False,
+                     "wechat_contact_bound": False},
         "lifts": [{"code": "S07", "name": "质量管理", "level": 2},
                   {"code": "S08", "name": "设备管理", "level": 2}],
         "industries": [{"code": "C13", "name": "农副食品加工业"}],
@@ -327,16 +343,77 @@ async def test_the_admin_api_changes_and_retires(
 
 
 async def test_only_province_admins_reach_the_pool(
-        pool_api: tuple[Call, dict[str, int], str]) -> None:
+        pool_api: tuple[Call, dict[str, int], str], empty_database: EmptyDatabase) -> None:
     call, ids, token = pool_api
     jia = ids["甲"]
+    _status, shown = await call("GET", f"/solutions/{jia}")
+    provider = shown["provider"]["id"]
     for method, path in (("GET", "/solutions"), ("GET", f"/solutions/{jia}"),
-                         ("PATCH", f"/solutions/{jia}"), ("POST", f"/solutions/{jia}/retire")):
+                         ("PATCH", f"/solutions/{jia}"), ("POST", f"/solutions/{jia}/retire"),
+                         ("POST", f"/providers/{provider}/binding-code"),
+                         ("DELETE", f"/providers/{provider}/contact"),
+                         ("POST", "/providers/999/binding-code")):
         status, error = await call(method, path, {"price": "x"}, token=token)
         assert status == 403 and error["error"]["code"] == "forbidden", path
         assert (await call(method, path, {"price": "x"}, token=None))[0] == 401
     _status, shown = await call("GET", f"/solutions/{jia}")
     assert shown["price"] == "1-3万元/年" and shown["retired"] is False
+    async with sessions_of(empty_database) as sessions:
+        found = await provider_contacts.get(sessions, provider)
+        assert found is not None and found.person_id is None
+        async with sessions() as session:  # no code was issued by the commissioner
+            assert await session.scalar(select(ServiceProvider.code_digest).where(
+                ServiceProvider.id == provider)) is None
+
+
+async def test_the_admin_api_issues_a_providers_binding_code_and_unbinds(
+        pool_api: tuple[Call, dict[str, int], str], empty_database: EmptyDatabase) -> None:
+    call, ids, _token = pool_api
+    _status, shown = await call("GET", f"/solutions/{ids['质量追溯']}")
+    provider = shown["provider"]["id"]
+    before = datetime.now(UTC)
+    status, issued = await call("POST", f"/providers/{provider}/binding-code")
+    assert status == 200, issued
+    assert issued["provider"] == {"id": provider, "credit_code": code(2),
+                                  "name": "山东某某软件有限公司2", "wechat_contact_bound": False}
+    assert len(issued["code"]) == CODE_LENGTH
+    expires = datetime.fromisoformat(issued["code_expires_at"])
+    lifetime = timedelta(hours=DEFAULT_VALID_HOURS)  # as long as a commissioner's code
+    assert before + lifetime <= expires <= datetime.now(UTC) + lifetime
+    status, again = await call("POST", f"/providers/{provider}/binding-code",
+                               {"valid_hours": 1})
+    assert status == 200 and again["code"] != issued["code"]
+    for bad in (0, 721, "2", True):
+        status, error = await call("POST", f"/providers/{provider}/binding-code",
+                                   {"valid_hours": bad})
+        assert status == 422 and error["error"]["field"] == "valid_hours", bad
+    for method, path in (("POST", "/providers/999/binding-code"),
+                         ("DELETE", "/providers/999/contact"),
+                         ("POST", "/providers/abc/binding-code")):
+        status, error = await call(method, path)
+        assert status == 404 and error["error"]["message"] == "没有该服务商。", path
+
+    async with sessions_of(empty_database) as sessions:
+        first = code_digest(issued["code"])
+        latest = code_digest(again["code"])
+        assert first and latest
+        assert await provider_contacts.bind(sessions, first, "oa:o-old", T0) is None  # replaced
+        assert await provider_contacts.bind(sessions, latest, "oa:o-contact",
+                                            datetime.now(UTC)) is not None
+    for path in (f"/solutions/{ids['质量追溯']}", f"/solutions/{ids['批发云']}"):
+        _status, shown = await call("GET", path)
+        assert shown["provider"]["wechat_contact_bound"] is True
+        assert "o-contact" not in json.dumps(shown)  # never whom
+    _status, listed = await call("GET", f"/solutions?provider={code(2)}")
+    assert {s["provider"]["wechat_contact_bound"] for s in listed["solutions"]} == {True}
+    _status, other = await call("GET", f"/solutions/{ids['甲']}")
+    assert other["provider"]["wechat_contact_bound"] is False
+
+    status, unbound = await call("DELETE", f"/providers/{provider}/contact")
+    assert status == 200 and unbound["wechat_contact_bound"] is False
+    assert (await call("DELETE", f"/providers/{provider}/contact")) == (200, unbound)
+    _status, shown = await call("GET", f"/solutions/{ids['质量追溯']}")
+    assert shown["provider"]["wechat_contact_bound"] is False
 
 
 # --- the console command ---------------------------------------------------------------------
@@ -390,3 +467,25 @@ def test_the_console_command_on_csv_and_excel(tmp_path: Path) -> None:
     for name in ("notes.txt", "missing.csv"):
         run = dxbot(tmp_path, "import", name)
         assert run.returncode == 1 and name in run.stderr and "无法读取" in run.stderr
+
+
+@pytest.mark.slow  # a `dxbot solutions` process per command
+def test_a_providers_binding_code_from_the_terminal(tmp_path: Path) -> None:
+    text = io.StringIO()
+    csv.writer(text).writerows([HEADER, row("甲")])
+    (tmp_path / "pool.csv").write_text(text.getvalue(), encoding="utf-8")
+    assert dxbot(tmp_path, "import", "pool.csv").returncode == 0
+    run = dxbot(tmp_path, "provider-code", code(1).lower())
+    assert run.returncode == 0, run.stderr
+    found = re.fullmatch(rf"服务商山东某某软件有限公司1（{code(1)}）：绑定码 "
+                         r"([A-Z0-9]{10})，有效期至 .+。请服务商的联系人在公众号发送"
+                         r"「绑定 \1」，此后每条新的对接需求都会通过公众号告知。\n", run.stdout)
+    assert found, run.stdout
+    again = dxbot(tmp_path, "provider-code", code(1), "--valid-hours", "1")
+    assert again.returncode == 0 and found.group(1) not in again.stdout
+    unknown = dxbot(tmp_path, "provider-code", code(2))
+    assert unknown.returncode == 1
+    assert f"没有统一社会信用代码为 {code(2)} 的服务商" in unknown.stderr
+    for args in (("provider-code", "1234"), ("provider-code", code(1), "--valid-hours", "0")):
+        bad = dxbot(tmp_path, *args)
+        assert bad.returncode == 2 and bad.stdout == "" and bad.stderr, args

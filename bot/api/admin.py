@@ -2,11 +2,11 @@
 
 Province admins: notices (create, checked whole with 422 naming each bad field; preview the
 audience; schedule, cancel, list, show), commissioners (register, issue a binding code), the
-solution pool (list with filters, show, change, retire), and the statistics and export of the
-whole province or any area. Commissioners: the statistics, the enterprise lists, the export,
-the nudges and the lead desk (`bot.api.lead_desk`: leads and projects) of their own area, and
-nothing else (403). Without any valid token, 401; with no admin token configured and none
-issued, the API is off (403).
+solution pool (list with filters, show, change, retire; a provider's contact: issue a binding
+code, unbind), and the statistics and export of the whole province or any area. Commissioners:
+the statistics, the enterprise lists, the export, the nudges and the lead desk
+(`bot.api.lead_desk`: leads and projects) of their own area, and nothing else (403). Without any
+valid token, 401; with no admin token configured and none issued, the API is off (403).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.api import commissioner_codes
+from bot.api import binding_codes, commissioner_codes, provider_codes
 from bot.api.admin_access import AdminAPI, area_of, caller, province_admin
 from bot.api.area_report import area_statistics, export_workbook, statistics_view
 from bot.api.json_api import (
@@ -42,10 +42,12 @@ from storage import (
     deliveries,
     enterprise_status,
     notices,
+    provider_contacts,
     registrations,
     solutions,
 )
 from storage.db import Sessions
+from storage.provider_contacts import ProviderContact
 
 PREFIX = "/api/admin"
 LIST_LIMIT = 500
@@ -255,7 +257,7 @@ async def commissioner_add(request: web.Request) -> web.Response:
         raise problems_error(wrong, admin.tr)
     issued = await commissioner_codes.register(
         admin.sessions, admin.reference, str(body.get("name", "")), lists["cities"],
-        lists["counties"], body.get("valid_hours", commissioner_codes.DEFAULT_VALID_HOURS),
+        lists["counties"], body.get("valid_hours", binding_codes.DEFAULT_VALID_HOURS),
         admin.now())
     if isinstance(issued, list):
         raise problems_error(issued, admin.tr)
@@ -269,7 +271,7 @@ async def commissioner_code(request: web.Request) -> web.Response:
     commissioner_id = path_id(request, "id", missing)
     issued = await commissioner_codes.renew(
         admin.sessions, commissioner_id,
-        body.get("valid_hours", commissioner_codes.DEFAULT_VALID_HOURS), admin.now())
+        body.get("valid_hours", binding_codes.DEFAULT_VALID_HOURS), admin.now())
     if isinstance(issued, Problem):
         raise problems_error([issued], admin.tr)
     if issued is None:
@@ -338,6 +340,39 @@ async def solution_retire(request: web.Request) -> web.Response:
     return json_response(solution_view(retired, admin.pool))
 
 
+def provider_view(p: ProviderContact) -> dict[str, Any]:
+    """A provider and whether a WeChat contact is bound (never who: the openid stays here)."""
+    return {"id": p.provider_id, "credit_code": p.credit_code, "name": p.name,
+            "wechat_contact_bound": p.person_id is not None}
+
+
+async def provider_code(request: web.Request) -> web.Response:
+    """`{"valid_hours"}` (optional, as for commissioners): a one-time code that binds the
+    provider's WeChat contact, shown this once; an earlier code stops working."""
+    admin = await province_admin(request)
+    body = await read_object(request, admin.tr)
+    missing = admin.tr.gettext("There is no such provider.")
+    issued = await provider_codes.issue(
+        admin.sessions, path_id(request, "id", missing),
+        body.get("valid_hours", binding_codes.DEFAULT_VALID_HOURS), admin.now())
+    if isinstance(issued, Problem):
+        raise problems_error([issued], admin.tr)
+    if issued is None:
+        raise ApiError(404, "not_found", missing)
+    return json_response({"provider": provider_view(issued.provider), "code": issued.code,
+                          "code_expires_at": issued.expires_at.isoformat()})
+
+
+async def provider_unbind(request: web.Request) -> web.Response:
+    """The provider's WeChat contact is no longer told of leads (they wait in the list)."""
+    admin = await province_admin(request)
+    missing = admin.tr.gettext("There is no such provider.")
+    found = await provider_contacts.unbind(admin.sessions, path_id(request, "id", missing))
+    if found is None:
+        raise ApiError(404, "not_found", missing)
+    return json_response(provider_view(found))
+
+
 def add_admin_routes(app: web.Application) -> None:
     admin = web.Application(middlewares=[json_errors])
     admin.router.add_post("/notices", create)
@@ -357,5 +392,7 @@ def add_admin_routes(app: web.Application) -> None:
     admin.router.add_get("/solutions/{id}", solution_show)
     admin.router.add_patch("/solutions/{id}", solution_change)
     admin.router.add_post("/solutions/{id}/retire", solution_retire)
+    admin.router.add_post("/providers/{id}/binding-code", provider_code)
+    admin.router.add_delete("/providers/{id}/contact", provider_unbind)
     add_lead_routes(admin.router)
     app.add_subapp(PREFIX, admin)

@@ -1,24 +1,20 @@
 """Registering commissioners and issuing their one-time binding codes, for `dxbot commissioner`
-and the admin API alike: the code is drawn here, only its digest is stored, and the caller
-shows it once."""
+and the admin API alike: the code is drawn by `bot.api.binding_codes`, only its digest is
+stored, and the caller shows it once."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flows.commissioners import binding_code, code_digest, parse_name, parse_scope
-from flows.i18n import N_
+from bot.api.binding_codes import check_hours, draw
+from flows.commissioners import parse_name, parse_scope
 from flows.problems import Problem
 from flows.profile import ProfileReference
 from storage import commissioners
 from storage.commissioners import StoredCommissioner
 from storage.db import Sessions
-
-MAX_VALID_HOURS = 24 * 30
-DEFAULT_VALID_HOURS = 72
 
 
 @dataclass(frozen=True)
@@ -26,20 +22,6 @@ class Issued:
     commissioner: StoredCommissioner
     code: str
     expires_at: datetime
-
-
-def check_hours(hours: object) -> int | Problem:
-    if isinstance(hours, bool) or not isinstance(hours, int) or not (
-            1 <= hours <= MAX_VALID_HOURS):
-        return Problem("valid_hours", N_("--valid-hours: from 1 to 720"), "valid_hours")
-    return hours
-
-
-def _code(now: datetime, hours: int) -> tuple[str, str, datetime]:
-    code = binding_code(secrets.token_bytes(32))
-    digest = code_digest(code)
-    assert digest is not None
-    return code, digest, now + timedelta(hours=hours)
 
 
 async def register(sessions: Sessions, reference: ProfileReference, name: str,
@@ -52,9 +34,10 @@ async def register(sessions: Sessions, reference: ProfileReference, name: str,
     if isinstance(checked_name, Problem) or isinstance(scope, list) or isinstance(valid, Problem):
         return ([p for p in (checked_name, valid) if isinstance(p, Problem)]
                 + (scope if isinstance(scope, list) else []))
-    code, digest, expires = _code(now, valid)
-    stored = await commissioners.add(sessions, checked_name, scope, digest, expires, now)
-    return Issued(stored, code, expires)
+    new = draw(now, valid)
+    stored = await commissioners.add(sessions, checked_name, scope, new.digest, new.expires_at,
+                                     now)
+    return Issued(stored, new.code, new.expires_at)
 
 
 async def renew(sessions: Sessions, commissioner_id: int, hours: object,
@@ -64,8 +47,8 @@ async def renew(sessions: Sessions, commissioner_id: int, hours: object,
     if isinstance(valid, Problem):
         return valid
     found = await commissioners.get(sessions, commissioner_id)
-    code, digest, expires = _code(now, valid)
-    if found is None or not await commissioners.new_code(sessions, commissioner_id, digest,
-                                                         expires):
+    new = draw(now, valid)
+    if found is None or not await commissioners.new_code(sessions, commissioner_id, new.digest,
+                                                         new.expires_at):
         return None
-    return Issued(found, code, expires)
+    return Issued(found, new.code, new.expires_at)

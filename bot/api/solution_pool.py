@@ -34,7 +34,8 @@ def solution_view(s: StoredSolution, pool: PoolReference) -> dict[str, Any]:
         "id": s.id, "title": s.title, "summary": s.summary,
         "provider": {"id": s.provider_id, "credit_code": p.credit_code, "name": p.name,
                      "cities": list(p.cities), "contact_name": p.contact_name,
-                     "contact_mobile": p.contact_mobile, "leading": p.leading},
+                     "contact_mobile": p.contact_mobile, "leading": p.leading,
+                     "wechat_contact_bound": s.provider_contact_bound},  # never whom
         "lifts": [{"code": code, "name": scenes[code].name if code in scenes else None,
                    "level": level} for code, level in s.lifts.items()],
         "industries": [{"code": code, "name": _industry_name(code, pool)}

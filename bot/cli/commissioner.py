@@ -11,7 +11,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from bot.api import commissioner_codes
+from bot.api import binding_codes, commissioner_codes
 from bot.config import Settings
 from flows.beijing_time import china_minute
 from flows.commissioners import area_text, split_names
@@ -27,12 +27,12 @@ def add_commissioner_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--name", required=True)
     add.add_argument("--cities", required=True, help="comma-separated, e.g. 济南市,淄博市")
     add.add_argument("--counties", default="", help="comma-separated (optional)")
-    add.add_argument("--valid-hours", type=int, default=commissioner_codes.DEFAULT_VALID_HOURS,
+    add.add_argument("--valid-hours", type=int, default=binding_codes.DEFAULT_VALID_HOURS,
                      help="code lifetime (default 72)")
     code = actions.add_parser("code", help="a new binding code for a commissioner")
     code.add_argument("id", type=int)
     code.add_argument("--valid-hours", type=int,
-                      default=commissioner_codes.DEFAULT_VALID_HOURS)
+                      default=binding_codes.DEFAULT_VALID_HOURS)
 
 
 
