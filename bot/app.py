@@ -19,7 +19,8 @@ from bot.api.admin_access import ADMIN_KEY, AdminAPI
 from bot.api.area_report import ReportContext
 from bot.api.miniprogram import API_KEY, MiniProgramAPI, add_mp_routes
 from bot.api.openapi import openapi_document
-from bot.chat.commissioner_desk import CommissionerDesk, bind_limiter
+from bot.chat.binding import Binder, bind_limiter
+from bot.chat.commissioner_desk import CommissionerDesk
 from bot.chat.effects import Effects
 from bot.chat.matching import Matcher
 from bot.chat.responder import OfficialAccountResponder
@@ -74,10 +75,12 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
             store = ConversationStore(redis)
             await store.load_scripts()
             sessions = session_factory(engine)
-            desk = CommissionerDesk(sessions, bind_limiter(redis), clock=time.time)
+            desk = CommissionerDesk(sessions, clock=time.time)
+            binder = Binder(sessions, bind_limiter(redis), clock=time.time, desk=desk)
             matcher = Matcher(sessions, ctx.iset(None), clock=time.time)
             await matcher.pool()  # loaded now, not while the first result waits for it
-            effects = Effects(sessions, clock=time.time, matcher=matcher, desk=desk)
+            effects = Effects(sessions, clock=time.time, matcher=matcher, desk=desk,
+                              binder=binder)
             identities = OaIdentities(SubjectAliases(redis),
                                       unionid_of=oa_api.unionid_of if oa_api else None)
             responder: Responder = OfficialAccountResponder(ctx, store, effects, identities)

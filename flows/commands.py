@@ -33,7 +33,7 @@ class Command(Enum):
     NOTICES = "notices"
     SIGN_UP = "sign_up"  # 报名 N: the notice number
     WITHDRAW = "withdraw"  # 取消报名 N
-    BIND = "bind"  # 绑定 CODE: a commissioner links their WeChat
+    BIND = "bind"  # 绑定 CODE: a commissioner or a provider's contact links their WeChat
     ROSTER = "roster"  # 名单 未开始|进行中|已提交 (commissioners)
     NUDGE = "nudge"  # 催办 [credit code] (commissioners)
     SOLUTIONS = "solutions"  # 方案 [N]: the solutions that fit, or one of them

@@ -34,7 +34,7 @@ from flows.commands import MENU_KEYS, Command, Parsed, parse_command
 from flows.commissioners import AreaProgress, NudgeReport, RosterPage
 from flows.events import (
     ArchiveFound,
-    BindCommissioner,
+    BindCode,
     BindRefused,
     CommissionerBound,
     Completion,
@@ -58,6 +58,7 @@ from flows.events import (
     NudgeEnterprises,
     OtherEvent,
     Outcome,
+    ProviderContactBound,
     Request,
     RequestFailed,
     ResultsLoaded,
@@ -213,6 +214,8 @@ def resume(ctx: Context, state: State, completion: Completion) -> Outcome:
                 withdrawn=completion.withdrawn))
         case CommissionerBound(name=name, area=area):
             return _reply(ctx, state, commissioner_texts.commissioner_bound(ctx, name, area))
+        case ProviderContactBound(provider=provider):
+            return _reply(ctx, state, solution_texts.provider_contact_bound(ctx, provider))
         case BindRefused(reason=reason):
             return _reply(ctx, state, commissioner_texts.bind_refused(ctx, reason))
         case NotCommissioner():
@@ -243,7 +246,7 @@ def _failed(ctx: Context, state: State, request: Request) -> Outcome:
         case CreateLead():  # the offer stands: the mobile can be sent again
             return _reply(ctx, state, solution_texts.lead_failed(ctx))
         case (LoadResults() | SetNoticeOptOut() | ListNotices() | SignUpFor() | WithdrawFrom()
-              | BindCommissioner() | LoadScopeProgress() | LoadRoster() | NudgeEnterprises()
+              | BindCode() | LoadScopeProgress() | LoadRoster() | NudgeEnterprises()
               | LoadMatches() | ShowSolution()):
             return _reply(ctx, state, service.unavailable(ctx))
         case _:
@@ -297,7 +300,7 @@ def _command(ctx: Context, state: State, parsed: Parsed, inbound: Inbound) -> Ou
         case Command.BIND:
             if not parsed.argument:
                 return _reply(ctx, state, commissioner_texts.bind_how(ctx))
-            return Outcome(state, None, BindCommissioner(parsed.argument))
+            return Outcome(state, None, BindCode(parsed.argument))
         case Command.ROSTER:
             if not inbound.commissioner:
                 return _reply(ctx, state, commissioner_texts.not_commissioner(ctx))

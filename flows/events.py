@@ -127,8 +127,9 @@ class WithdrawFrom:
 
 
 @dataclass(frozen=True, slots=True)
-class BindCommissioner:
-    """绑定 CODE: link this WeChat to the commissioner the code was issued for."""
+class BindCode:
+    """绑定 CODE: link this WeChat to what the one-time code was issued for: a commissioner,
+    or a provider of the solution pool (its contact, told of new leads)."""
 
     code: str
 
@@ -172,7 +173,7 @@ class CreateLead:
 
 
 Request: TypeAlias = (LookupArchive | Submit | LoadResults | SetSubscription | SetNoticeOptOut
-                      | ListNotices | SignUpFor | WithdrawFrom | BindCommissioner
+                      | ListNotices | SignUpFor | WithdrawFrom | BindCode
                       | LoadScopeProgress | LoadRoster | NudgeEnterprises | LoadMatches
                       | ShowSolution | CreateLead)
 
@@ -243,8 +244,16 @@ class CommissionerBound:
 
 
 @dataclass(frozen=True, slots=True)
+class ProviderContactBound:
+    """This person is now the provider's WeChat contact: new leads reach them here."""
+
+    provider: str  # its name
+
+
+@dataclass(frozen=True, slots=True)
 class BindRefused:
-    reason: Literal["invalid", "too_many"]  # no such unexpired code / too many tries
+    # no such code (mistyped, used, replaced) / issued but run out / too many tries
+    reason: Literal["invalid", "expired", "too_many"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,8 +288,8 @@ class LeadRefused:
 
 Completion: TypeAlias = (ArchiveFound | Submitted | RequestFailed | ResultsLoaded
                          | SubscriptionSet | NoticeOptOutSet | NoticesListed | SignUpDone
-                         | WithdrawDone | CommissionerBound | BindRefused
-                         | AreaProgress | RosterPage | NudgeReport | NotCommissioner
+                         | WithdrawDone | CommissionerBound | ProviderContactBound
+                         | BindRefused | AreaProgress | RosterPage | NudgeReport | NotCommissioner
                          | MatchesListed | SolutionShown | LeadCreated | LeadRefused)
 
 

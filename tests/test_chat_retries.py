@@ -10,7 +10,8 @@ from datetime import timedelta
 
 import redis.asyncio as aioredis
 
-from bot.chat.commissioner_desk import CommissionerDesk, bind_limiter
+from bot.chat.binding import Binder, bind_limiter
+from bot.chat.commissioner_desk import CommissionerDesk
 from bot.chat.effects import Effects
 from bot.chat.matching import Matcher
 from bot.chat.responder import OfficialAccountResponder
@@ -39,9 +40,9 @@ class RacedEffects(Effects):
     the same person saves its state first (a second tap on the phone), so the step's own save
     meets a newer version and the step runs again."""
 
-    def __init__(self, sessions: Sessions, store: ConversationStore, desk: CommissionerDesk
-                 ) -> None:
-        super().__init__(sessions, clock=lambda: NOW, desk=desk,
+    def __init__(self, sessions: Sessions, store: ConversationStore, desk: CommissionerDesk,
+                 binder: Binder) -> None:
+        super().__init__(sessions, clock=lambda: NOW, desk=desk, binder=binder,
                          matcher=Matcher(sessions, CTX.iset(None), clock=lambda: NOW))
         self.store = store
         self.carried: list[Request] = []
@@ -59,8 +60,9 @@ class RacedEffects(Effects):
 def responder(sessions: Sessions, redis: aioredis.Redis) -> tuple[OfficialAccountResponder,
                                                                   RacedEffects]:
     store = ConversationStore(redis)
-    desk = CommissionerDesk(sessions, bind_limiter(redis), clock=lambda: NOW)
-    effects = RacedEffects(sessions, store, desk)
+    desk = CommissionerDesk(sessions, clock=lambda: NOW)
+    binder = Binder(sessions, bind_limiter(redis), clock=lambda: NOW, desk=desk)
+    effects = RacedEffects(sessions, store, desk, binder)
     identities = OaIdentities(SubjectAliases(redis), unionid_of=None)
     return OfficialAccountResponder(CTX, store, effects, identities, clock=lambda: NOW), effects
 

@@ -26,7 +26,9 @@ from flows.commissioners import AreaProgress, NudgeReport, RosterEntry, RosterPa
 from flows.conversation import handle, resume
 from flows.events import (
     ArchiveFound,
-    BindCommissioner,
+    BindCode,
+    BindRefused,
+    CommissionerBound,
     Completion,
     Followed,
     Inbound,
@@ -42,6 +44,7 @@ from flows.events import (
     NudgeEnterprises,
     OtherEvent,
     Outcome,
+    ProviderContactBound,
     Request,
     RequestFailed,
     ResultsLoaded,
@@ -1490,8 +1493,8 @@ def test_what_sign_ups_come_to_is_said_plainly() -> None:
 # --- digital commissioners --------------------------------------------------------------------
 
 @pytest.mark.parametrize(("text", "commissioner", "request_made"), [
-    ("绑定 7kq9m3txca", False, BindCommissioner("7KQ9M3TXCA")),
-    ("绑定7KQ9M-3TXCA", True, BindCommissioner("7KQ9M-3TXCA")),
+    ("绑定 7kq9m3txca", False, BindCode("7KQ9M3TXCA")),
+    ("绑定7KQ9M-3TXCA", True, BindCode("7KQ9M-3TXCA")),
     ("进度", True, LoadScopeProgress()),
     ("名单 未开始", True, LoadRoster("not_started")),
     ("名单进行中", True, LoadRoster("in_progress")),
@@ -1550,3 +1553,20 @@ def test_commissioner_commands_of_others_get_a_clear_answer() -> None:
                                                           "in_progress": 1, "submitted": 1},
                                                 {2: 1}))
     assert progress.reply is not None and "二级 1" in progress.reply
+
+
+def test_what_a_binding_came_to_is_told() -> None:
+    state = state_at("B4")
+
+    def said(completion: Completion) -> str:
+        outcome = _resume(CTX, state, completion)
+        assert outcome.state.draft == state.draft and outcome.reply is not None
+        return outcome.reply
+
+    assert said(CommissionerBound("王专员", "济南市")).startswith(
+        "绑定成功：您是济南市的数字专员王专员")
+    assert said(ProviderContactBound("山东某某软件有限公司1")).startswith(
+        "绑定成功：您现在是山东某某软件有限公司1的微信联系人。")
+    assert said(BindRefused("invalid")).startswith("绑定码无效")
+    assert said(BindRefused("expired")).startswith("绑定码已过期")
+    assert said(BindRefused("too_many")).startswith("尝试次数过多")

@@ -1,14 +1,12 @@
-"""What the chat does for digital commissioners: binding their WeChat with a one-time code,
-their area at a glance and its lists. The area always comes from the database by the person
-who asks, never from what they send."""
+"""What the chat does for digital commissioners: their area at a glance and its lists (their
+WeChat is bound with a one-time code by `bot.chat.binding`). The area always comes from the
+database by the person who asks, never from what they send."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-
-import redis.asyncio as aioredis
 
 from flows.beijing_time import china_day
 from flows.commissioners import (
@@ -18,17 +16,14 @@ from flows.commissioners import (
     RosterEntry,
     RosterPage,
     area_text,
-    code_digest,
 )
-from flows.events import BindRefused, CommissionerBound, NotCommissioner
+from flows.events import NotCommissioner
 from flows.statuses import Status
 from storage import commissioners, enterprise_status, nudges
 from storage.commissioners import StoredCommissioner
 from storage.db import Sessions
-from storage.mp_sessions import RateLimiter
 
 REFRESH_SECONDS = 60.0  # how soon a binding made elsewhere is known to this process
-BIND_ATTEMPTS_PER_HOUR = 5
 
 
 def _day(at: datetime | None) -> str:
@@ -36,10 +31,8 @@ def _day(at: datetime | None) -> str:
 
 
 class CommissionerDesk:
-    def __init__(self, sessions: Sessions, limiter: RateLimiter, *,
-                 clock: Callable[[], float]) -> None:
+    def __init__(self, sessions: Sessions, *, clock: Callable[[], float]) -> None:
         self.sessions = sessions
-        self.limiter = limiter
         self.clock = clock
         self._people: frozenset[str] = frozenset()
         self._loaded_at = float("-inf")
@@ -54,17 +47,9 @@ class CommissionerDesk:
             self._loaded_at = time.monotonic()
         return person_id in self._people
 
-    async def bind(self, code: str, person_id: str) -> CommissionerBound | BindRefused:
-        allowed, _retry = await self.limiter.allow(person_id, self.clock())
-        if not allowed:
-            return BindRefused("too_many")
-        digest = code_digest(code)
-        bound = None if digest is None else await commissioners.bind(
-            self.sessions, digest, person_id, self.now())
-        if bound is None:
-            return BindRefused("invalid")
-        self._loaded_at = float("-inf")  # this process knows at once
-        return CommissionerBound(bound.name, area_text(bound.scope))
+    def forget_people(self) -> None:
+        """Someone was bound in this process: the next message reloads the bound people."""
+        self._loaded_at = float("-inf")
 
     async def progress(self, person_id: str) -> AreaProgress | NotCommissioner:
         found = await commissioners.of_person(self.sessions, person_id)
@@ -113,6 +98,3 @@ async def nudge_area(sessions: Sessions, found: StoredCommissioner, credit_code:
     return NudgeReport(done.nudged, done.people, done.recent, done.no_contact, done.submitted,
                        credit_code=credit_code)
 
-
-def bind_limiter(redis: aioredis.Redis) -> RateLimiter:
-    return RateLimiter(redis, limit=BIND_ATTEMPTS_PER_HOUR, window=3600, prefix="dx:bind")

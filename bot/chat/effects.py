@@ -14,13 +14,14 @@ from typing import assert_never
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.chat.binding import Binder
 from bot.chat.commissioner_desk import CommissionerDesk
 from bot.chat.matching import Matcher, enterprise_of
 from bot.chat.notice_board import NoticeBoard
 from bot.wechat.identity import Who
 from flows.events import (
     ArchiveFound,
-    BindCommissioner,
+    BindCode,
     BindRefused,
     Completion,
     CreateLead,
@@ -88,12 +89,13 @@ class Effects:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *,
                  clock: Callable[[], float], matcher: Matcher,
-                 desk: CommissionerDesk | None = None) -> None:
+                 desk: CommissionerDesk | None = None, binder: Binder | None = None) -> None:
         self.sessions = sessions
         self.clock = clock
         self.matcher = matcher
         self.board = NoticeBoard(sessions, clock=clock)
         self.desk = desk  # None: no commissioners on this channel
+        self.binder = binder  # None: no 绑定 on this channel
 
     async def latest(self, who: Who) -> tuple[archive.StoredResult, Enterprise] | None:
         """The person's newest result and what matching needs of its enterprise."""
@@ -182,10 +184,10 @@ class Effects:
                 return await self.board.sign_up(notice_id, who.person_id)
             case WithdrawFrom(notice_id=notice_id):
                 return await self.board.withdraw(notice_id, who.person_id)
-            case BindCommissioner(code=code):
-                if self.desk is None:
+            case BindCode(code=code):
+                if self.binder is None:
                     return BindRefused("invalid")
-                return await self.desk.bind(code, who.person_id)
+                return await self.binder.bind(code, who.person_id)
             case LoadScopeProgress():
                 return (NotCommissioner() if self.desk is None
                         else await self.desk.progress(who.person_id))

@@ -27,6 +27,8 @@ def bind_refused(ctx: Context, reason: str) -> str:
     _ = ctx.tr.gettext
     if reason == "too_many":
         return _("Too many attempts; please try again in an hour.")
+    if reason == "expired":
+        return _("This code has expired. Ask whoever gave it to you for a new one.")
     return _("This code is not valid: it may be mistyped, used already or expired. Ask for a "
              "new one if needed.")
 

@@ -143,3 +143,9 @@ def lead_refused(ctx: Context, reason_code: str) -> str:
 def lead_failed(ctx: Context) -> str:
     return ctx.tr.gettext("Sorry, the request could not be recorded just now; please send your "
                           "mobile number again in a moment.")
+
+
+def provider_contact_bound(ctx: Context, provider: str) -> str:
+    return ctx.tr.gettext("Bound: you are now the WeChat contact of {provider}. New 对接 "
+                          "requests for its solutions will arrive here, with the mobile to "
+                          "call.").format(provider=provider)
