@@ -240,17 +240,58 @@ class NoticeItem:
 
 # --- what the workers send ---------------------------------------------------------------------
 
-Purpose: TypeAlias = Literal["notice", "reminder", "promoted", "cancelled", "nudge"]
+Purpose: TypeAlias = Literal["notice", "reminder", "promoted", "cancelled", "nudge", "lead"]
 """Why a message goes out: the campaign itself, a registrant's reminder before the start, their
-promotion from the waiting list, the cancellation, or a nudge to finish the assessment."""
-PURPOSES: tuple[Purpose, ...] = ("notice", "reminder", "promoted", "cancelled", "nudge")
-OWN_SIGN_UP: tuple[Purpose, ...] = ("reminder", "promoted", "cancelled")  # pass an opt-out
+promotion from the waiting list, the cancellation, a nudge to finish the assessment, or a new
+对接 lead told to the provider's WeChat contact."""
+PURPOSES: tuple[Purpose, ...] = ("notice", "reminder", "promoted", "cancelled", "nudge",
+                                 "lead")
+OWN_SIGN_UP: tuple[Purpose, ...] = ("reminder", "promoted", "cancelled")
+# Sent whatever the person chose with 退订通知: news of their own sign-ups, and a provider's
+# leads (the contact's work, not a notice).
+PAST_OPT_OUT: tuple[Purpose, ...] = (*OWN_SIGN_UP, "lead")
+# Whole only as text: a customer-service message while WeChat allows one, rather than the
+# template's three short fields.
+WHOLE_TEXT: tuple[Purpose, ...] = ("lead",)
+
+
+@dataclass(frozen=True, slots=True)
+class LeadNotice:
+    """What a provider's contact is told of a new lead, kept in the notice that records it
+    (kind `lead`): who asks (the enterprise, where it is, its industry), for which solution,
+    and the mobile the person gave, consenting that this provider call them. Nothing else of
+    the person, never their WeChat."""
+
+    lead_id: int
+    provider_id: int
+    enterprise: str
+    city: str
+    county: str
+    industry: str  # the section, "C"
+    industry_division: str | None  # within it, "13"
+    solution: str
+    mobile: str
+
+    def as_data(self) -> dict[str, Any]:
+        return {"lead_id": self.lead_id, "provider_id": self.provider_id,
+                "enterprise": self.enterprise, "city": self.city, "county": self.county,
+                "industry": self.industry, "industry_division": self.industry_division,
+                "solution": self.solution, "mobile": self.mobile}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> LeadNotice:
+        return cls(lead_id=int(data["lead_id"]), provider_id=int(data["provider_id"]),
+                   enterprise=str(data["enterprise"]), city=str(data["city"]),
+                   county=str(data["county"]), industry=str(data["industry"]),
+                   industry_division=data.get("industry_division"),
+                   solution=str(data["solution"]), mobile=str(data["mobile"]))
 
 
 @dataclass(frozen=True, slots=True)
 class NoticeMessage:
     """What a message about a notice is made of. For a nudge, `title` and `body` hold who
-    nudged (name and area; both empty for the automatic reminder of an idle draft)."""
+    nudged (name and area; both empty for the automatic reminder of an idle draft); for a lead,
+    `lead` holds it and `industry` names the enterprise's industry."""
 
     id: int
     title: str
@@ -259,6 +300,8 @@ class NoticeMessage:
     place: str | None
     link: str | None
     signup_open: bool
+    lead: LeadNotice | None = None
+    industry: str = ""
 
 
 # --- channels --------------------------------------------------------------------------------
@@ -284,13 +327,15 @@ class Skip:
 
 
 def choose_channel(recipient: Recipient, now: int, *, template_configured: bool,
-                   own_reminder: bool = False) -> Channel | Skip:
+                   own_reminder: bool = False, whole_text: bool = False) -> Channel | Skip:
     """The channel WeChat permits for this person now, or why there is none.
 
     Official Account: a template message where a template is configured (the channel meant for
-    notices), else a customer-service message within 48 h of the person's last message.
-    Mini-program: a subscribe message, only while an accepted consent is unused. A person who
-    opted out gets nothing but reminders of their own sign-ups.
+    notices), else a customer-service message within 48 h of the person's last message; a
+    message that is whole only as text (`whole_text`: a lead) takes the customer-service
+    message while the window is open, and the template after. Mini-program: a subscribe
+    message, only while an accepted consent is unused. A person who opted out gets nothing but
+    what passes an opt-out (`own_reminder`: their own sign-ups, a provider's leads).
     """
     if recipient.opted_out and not own_reminder:
         return Skip("opted_out")
@@ -298,9 +343,10 @@ def choose_channel(recipient: Recipient, now: int, *, template_configured: bool,
         return "subscribe" if recipient.consents > 0 else Skip("no_consent")
     if not recipient.subscribed:
         return Skip("unsubscribed")
+    last = recipient.last_message_at
+    window = last is not None and now - last < CUSTOM_WINDOW_SECONDS
+    if window and whole_text:
+        return "custom"
     if template_configured:
         return "template"
-    last = recipient.last_message_at
-    if last is not None and now - last < CUSTOM_WINDOW_SECONDS:
-        return "custom"
-    return Skip("no_template")
+    return "custom" if window else Skip("no_template")

@@ -116,6 +116,14 @@ class ProfileReference:
     def division(self, section: str, code: str) -> Choice | None:
         return next((d for d in self.divisions.get(section, ()) if d.code == code), None)
 
+    def industry_name(self, section: str, division: str | None = None) -> str:
+        """An enterprise's industry as it reads: its division's name where it has one ("13",
+        also written "C13"), else its section's (the code itself when neither is known)."""
+        found = None if division is None else self.division(section,
+                                                            division.removeprefix(section))
+        found = found or self.section(section)
+        return section if found is None else found.name
+
     def parse_city(self, text: str) -> str | Problem:
         value = normalize(text)
         number = whole_number(value)

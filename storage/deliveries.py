@@ -1,8 +1,9 @@
 """Per-recipient delivery records of notices: the source of truth for "sent once".
 
 A delivery is one message of a notice to one person for one purpose: the campaign's `notice`,
-a message about the person's own sign-up (`reminder`, `promoted`, `cancelled`) or a prompt to
-finish their assessment (`nudge`, of a notice of that kind: storage.nudges). It moves
+a message about the person's own sign-up (`reminder`, `promoted`, `cancelled`), a prompt to
+finish their assessment (`nudge`, of a notice of that kind: storage.nudges) or a new lead told
+to the provider's WeChat contact (`lead`, of a notice of that kind: storage.leads). It moves
 queued -> sending -> sent | failed | skipped. Only a compare-and-set from queued to sending lets
 a worker send, so a queue entry delivered twice (after a restart or a re-plan) never sends
 twice. A delivery left in `sending` by a worker that died is `unknown`: WeChat gives no
@@ -110,7 +111,7 @@ async def lost_entries(sessions: Sessions, before: datetime, now: datetime, *,
 
 
 async def personal_due(sessions: Sessions, now: datetime, *, limit: int) -> list[Key]:
-    """Queued personal messages (sign-up news, nudges) of notices not paused,
+    """Queued personal messages (sign-up news, nudges, leads) of notices not paused,
     oldest first. Claiming them is still a compare-and-set: several workers may see the same."""
     async with sessions() as session:
         rows = await session.execute(

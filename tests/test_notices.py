@@ -11,8 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.translations import translator
+from flows.messages import notices as notice_texts
 from flows.notices import (
+    PAST_OPT_OUT,
+    WHOLE_TEXT,
     Audience,
+    LeadNotice,
+    NoticeMessage,
     NoticeSpec,
     Recipient,
     Skip,
@@ -21,6 +27,7 @@ from flows.notices import (
 )
 from flows.problems import Problem
 from flows.profile import builtin_reference, credit_code_check_char
+from flows.solutions import CALL_WITHIN_WORKING_DAYS
 from storage import activity
 from storage.archive import Profile, SubmissionRecord, record_submission, set_subscribed
 from storage.notices import (
@@ -115,6 +122,45 @@ def test_the_channel_wechat_permits(recipient: Recipient, template: bool, own: b
                                     expected: Any) -> None:
     assert choose_channel(recipient, NOW, template_configured=template,
                           own_reminder=own) == expected
+
+
+@pytest.mark.parametrize(("recipient", "template", "expected"), [
+    (person(last_message_at=NOW - 3600), True, "custom"),  # the whole lead while allowed
+    (person(last_message_at=NOW - 48 * 3600), True, "template"),  # then what is permitted
+    (person(), True, "template"),
+    (person(), False, Skip("no_template")),
+    (person(last_message_at=NOW - 3600, subscribed=False), True, Skip("unsubscribed")),
+    (person(last_message_at=NOW - 3600, opted_out=True), True, "custom"),  # work, no notice
+])
+def test_a_lead_is_sent_whole_while_wechat_allows(recipient: Recipient, template: bool,
+                                                  expected: Any) -> None:
+    assert choose_channel(recipient, NOW, template_configured=template,
+                          own_reminder="lead" in PAST_OPT_OUT,
+                          whole_text="lead" in WHOLE_TEXT) == expected
+
+
+LEAD = LeadNotice(lead_id=7, provider_id=2, enterprise="济南鲁信机械有限公司", city="济南市",
+                  county="历下区", industry="C", industry_division="34",
+                  solution="云MES", mobile="13800138000")
+
+
+def test_what_a_providers_contact_reads_of_a_lead() -> None:
+    assert LeadNotice.from_data(LEAD.as_data()) == LEAD
+    industry = REFERENCE.industry_name(LEAD.industry, LEAD.industry_division)
+    assert industry == "通用设备制造业"
+    assert REFERENCE.industry_name("C", "C34") == industry
+    assert REFERENCE.industry_name("C") == "制造业" and REFERENCE.industry_name("Z") == "Z"
+    message = NoticeMessage(id=1, title="云MES", body="济南鲁信机械有限公司", starts_at=T0,
+                            place=None, link=None, signup_open=False, lead=LEAD,
+                            industry=industry)
+    tr = translator("zh_CN")
+    assert notice_texts.custom_text(tr, message, "lead", draft_days=30) == (
+        "新的对接需求：济南鲁信机械有限公司（济南市历下区，通用设备制造业）希望就「云MES」"
+        "与贵单位对接。\n联系手机：13800138000（对方已同意贵单位就此方案来电联系）\n"
+        f"请在 {CALL_WITHIN_WORKING_DAYS} 个工作日内致电。")
+    fields = notice_texts.template_fields(tr, message, "lead")
+    assert fields == {"thing1": "对接需求：云MES", "time2": "2026-12-01 09:00",
+                      "thing3": "13800138000 济南鲁信机械有限"}  # the mobile survives the cut
 
 
 # --- storage ---------------------------------------------------------------------------------

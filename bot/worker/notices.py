@@ -1,7 +1,8 @@
 """Sends notices: plans each due campaign into per-recipient deliveries on the queue, sends them
 through the channel WeChat permits, once per person, and sends each registrant's own messages
-(the reminder before the start, a promotion from the waiting list, a cancellation) and the
-nudges to finish an assessment (a commissioner's 催办, the reminder of a draft left idle).
+(the reminder before the start, a promotion from the waiting list, a cancellation), the
+nudges to finish an assessment (a commissioner's 催办, the reminder of a draft left idle) and
+each new 对接 lead to its provider's WeChat contact.
 
 Several workers (processes, machines) share the work through the queue's consumer group. The
 delivery record decides who sends (queued -> sending is a compare-and-set), so an entry read
@@ -31,8 +32,10 @@ from bot.wechat.client import WeChatAPIError, WeChatClient, WeChatUnavailable
 from flows.i18n import Translator
 from flows.messages import notices as notice_texts
 from flows.notices import (
-    OWN_SIGN_UP,
+    PAST_OPT_OUT,
+    WHOLE_TEXT,
     Audience,
+    LeadNotice,
     NoticeMessage,
     Purpose,
     Recipient,
@@ -40,7 +43,8 @@ from flows.notices import (
     choose_channel,
     signup_open,
 )
-from storage import consents, deliveries, notices, nudges, registrations
+from flows.profile import ProfileReference, builtin_reference
+from storage import consents, deliveries, leads, notices, nudges, provider_contacts, registrations
 from storage.activity import DRAFT_LIFETIME
 from storage.db import Sessions
 from storage.notice_queue import Entry, NoticeQueue
@@ -54,6 +58,13 @@ MAX_ATTEMPTS = 3  # WeChat's -1 (system busy)
 MAX_UNAVAILABLE_ATTEMPTS = 8  # no answer at all: about a minute of backing off in all
 NOTICE_FRESH = 1.0  # seconds a worker trusts its copy of a notice (pause, cancellation)
 IDLE_CHECK_SECONDS = 300.0  # how often a worker looks for drafts idle long enough
+FOR_REGISTRANTS: tuple[Purpose, ...] = ("reminder", "promoted")  # only while still registered
+
+
+def lead_of(notice: notices.StoredNotice | None) -> LeadNotice | None:
+    """What a notice of kind `lead` tells the provider's contact (None for any other)."""
+    data = None if notice is None else notice.audience.get("lead")
+    return None if data is None else LeadNotice.from_data(data)
 
 
 @dataclass(frozen=True)
@@ -73,8 +84,10 @@ class NoticeWorker:
                  remind_before: float = 86400.0, pause_seconds: float = 3600.0,
                  idle_days: int = 7, rate: SendRate | None = None,
                  clock: Callable[[], float] = time.time,
-                 heartbeat: Heartbeat | None = None) -> None:
+                 heartbeat: Heartbeat | None = None,
+                 reference: ProfileReference | None = None) -> None:
         self.sessions = sessions
+        self.reference = reference or builtin_reference()  # names a lead's industry
         self.queue = queue
         self.channels = channels
         self.tr = tr
@@ -222,13 +235,18 @@ class NoticeWorker:
         claims = await deliveries.claim_many(self.sessions, notice_id, persons, self.now(),
                                              purpose=purpose,
                                              template_id=self.channels.mp_template)
-        signed_up = ({} if purpose == "notice" else
+        signed_up = ({} if purpose not in FOR_REGISTRANTS else
                      await registrations.statuses_of(self.sessions, notice_id, claims))
         outcomes = await asyncio.gather(*(
             self._deliver(notice, purpose, person, claims[person], signed_up.get(person))
             for person in sorted(claims)))
         await deliveries.finish_many(self.sessions, notice_id, outcomes, self.now(),
                                      purpose=purpose)
+        lead = lead_of(notice) if purpose == "lead" else None
+        if lead is not None and any(o.status == "sent" for o in outcomes):
+            # After the delivery's record: a crash in between leaves the lead untold in the
+            # desk's eyes (the safe side: someone phones the provider once more).
+            await leads.notified(self.sessions, lead.lead_id, self.now())
         self.heartbeat.beat()  # a long round still moves on
         paused = any(o.errcode == QUOTA_REACHED for o in outcomes)
         if paused:
@@ -250,8 +268,10 @@ class NoticeWorker:
         facts = claim.facts
         if notice is None or (notice.status == "cancelled" and purpose != "cancelled"):
             return Outcome(person_id, "skipped", reason="cancelled")
-        if purpose in ("reminder", "promoted") and signed_up != "registered":
+        if purpose in FOR_REGISTRANTS and signed_up != "registered":
             return Outcome(person_id, "skipped", reason="not_registered")
+        if purpose == "lead" and not await self._still_contact(notice, person_id):
+            return Outcome(person_id, "skipped", reason="not_contact")
         if facts is None:
             return Outcome(person_id, "skipped", reason="unknown_person")
         last = facts.last_message_at
@@ -263,7 +283,7 @@ class NoticeWorker:
         channel = choose_channel(
             recipient, int(self.clock()),
             template_configured=bool(self.channels.oa and self.channels.oa_template),
-            own_reminder=purpose in OWN_SIGN_UP)
+            own_reminder=purpose in PAST_OPT_OUT, whole_text=purpose in WHOLE_TEXT)
         if isinstance(channel, Skip):
             return Outcome(person_id, "skipped", reason=channel.reason)
         if channel == "subscribe":
@@ -283,6 +303,16 @@ class NoticeWorker:
                                 pause=(0.25, 30.0), reason="no_answer", gave_up="unavailable")
         return Outcome(person_id, "sent", channel=channel)
 
+    async def _still_contact(self, notice: notices.StoredNotice, person_id: str) -> bool:
+        """Whether the person is still the contact of the lead's provider: one unbound or moved
+        to another provider since the lead was queued is not told of it (the mobile is for this
+        provider's call only); the lead then waits in the desk's list."""
+        lead = lead_of(notice)
+        if lead is None:
+            return False
+        found = await provider_contacts.get(self.sessions, lead.provider_id)
+        return found is not None and found.person_id == person_id
+
     async def _failed(self, person_id: str, channel: str, errcode: int,
                       attempts: int) -> deliveries.Outcome:
         if errcode == 43101 and self.channels.mp_template:
@@ -298,12 +328,15 @@ class NoticeWorker:
 
     async def _send(self, channel: str, openid: str, notice: notices.StoredNotice,
                     purpose: Purpose) -> None:
+        lead = lead_of(notice) if purpose == "lead" else None
         message = NoticeMessage(
             id=notice.id, title=notice.title, body=notice.body, starts_at=notice.starts_at,
             place=notice.place, link=notice.link,
             signup_open=signup_open(cancelled=notice.status == "cancelled",
                                     starts_at=notice.starts_at,
-                                    signup_deadline=notice.signup_deadline, now=self.now()))
+                                    signup_deadline=notice.signup_deadline, now=self.now()),
+            lead=lead, industry="" if lead is None else self.reference.industry_name(
+                lead.industry, lead.industry_division))
         data = notice_texts.template_fields(self.tr, message, purpose)
         if channel == "template":
             assert self.channels.oa and self.channels.oa_template

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from flows.beijing_time import china_minute, epoch_minute
 from flows.i18n import Translator
 from flows.messages.questionnaire import where
-from flows.notices import NoticeItem, NoticeMessage, Purpose
+from flows.notices import LeadNotice, NoticeItem, NoticeMessage, Purpose
+from flows.solutions import CALL_WITHIN_WORKING_DAYS
 from flows.state import Context, Draft
 
 
@@ -97,13 +98,31 @@ def headline(tr: Translator, message: NoticeMessage, purpose: Purpose) -> str:
         return _("Cancelled: {title}").format(title=message.title)
     if purpose == "nudge":
         return _("Please finish your digital-level assessment")
+    if purpose == "lead" and message.lead is not None:
+        return _("对接 request: {title}").format(title=message.lead.solution)
     return message.title
 
 
 def _place(tr: Translator, message: NoticeMessage, purpose: Purpose) -> str:
     if purpose == "nudge":
         return tr.gettext("Reply 继续 to go on")
+    if purpose == "lead" and message.lead is not None:
+        # The mobile first: what the template's short field must not lose.
+        return f"{message.lead.mobile} {message.lead.enterprise}"
     return message.place or message.link or ""
+
+
+def lead_text(tr: Translator, lead: LeadNotice, industry: str) -> str:
+    """A new lead as its provider's contact reads it: who asks, for what, whom to call and
+    by when."""
+    _ = tr.gettext
+    return "\n".join([
+        _("New 对接 request: {enterprise} ({place}, {industry}) asks to hear from you about "
+          "「{solution}」.").format(enterprise=lead.enterprise, place=lead.city + lead.county,
+                                   industry=industry, solution=lead.solution),
+        _("Mobile: {mobile} (they agreed that you call them about this solution).").format(
+            mobile=lead.mobile),
+        _("Please call within {days} working days.").format(days=CALL_WITHIN_WORKING_DAYS)])
 
 
 def template_fields(tr: Translator, message: NoticeMessage, purpose: Purpose) -> dict[str, str]:
@@ -116,9 +135,11 @@ def template_fields(tr: Translator, message: NoticeMessage, purpose: Purpose) ->
 def custom_text(tr: Translator, message: NoticeMessage, purpose: Purpose, *,
                 draft_days: int) -> str:
     """The customer-service message: the whole notice, or the registrant's own news, or the
-    nudge (`draft_days`: how long a draft is kept after its last answer)."""
+    nudge (`draft_days`: how long a draft is kept after its last answer), or the lead."""
     _ = tr.gettext
     start = china_minute(message.starts_at)
+    if purpose == "lead" and message.lead is not None:
+        return lead_text(tr, message.lead, message.industry)
     if purpose == "nudge":
         prompt = _("Reply 继续 to go on where you stopped (a draft is kept for {days} days "
                    "after its last answer), or 开始 to begin.").format(days=draft_days)
