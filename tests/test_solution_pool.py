@@ -286,7 +286,8 @@ async def test_the_admin_api_lists_and_shows(
     messages = {p["field"]: p["message"] for p in error["problems"]}
     assert messages["scene"] == "scene：S99 不是指标体系中的场景"
     assert messages["city"] == "city: 北京 不是山东省的市。"
-    for path in ("/solutions/999", "/solutions/abc"):
+    for path in ("/solutions/999", "/solutions/abc", "/solutions/99999999999",
+                 "/solutions/%C2%B2"):
         status, error = await call("GET", path)
         assert status == 404 and error["error"]["code"] == "not_found"
 
@@ -389,7 +390,8 @@ async def test_the_admin_api_issues_a_providers_binding_code_and_unbinds(
         assert status == 422 and error["error"]["field"] == "valid_hours", bad
     for method, path in (("POST", "/providers/999/binding-code"),
                          ("DELETE", "/providers/999/contact"),
-                         ("POST", "/providers/abc/binding-code")):
+                         ("POST", "/providers/abc/binding-code"),
+                         ("DELETE", "/providers/99999999999/contact")):
         status, error = await call(method, path)
         assert status == 404 and error["error"]["message"] == "没有该服务商。", path
 

@@ -65,10 +65,13 @@ async def read_object(request: web.Request, tr: Translator) -> dict[str, Any]:
     return data
 
 
+MAX_ID = 2**31 - 1  # the tables' integer keys: a larger id names no row (PostgreSQL refuses it)
+
+
 def path_id(request: web.Request, name: str, not_found: str) -> int:
     """A numeric id from the path; 404 with `not_found` for anything else."""
     raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or int(raw) > MAX_ID:
         raise ApiError(404, "not_found", not_found)
     return int(raw)
 
