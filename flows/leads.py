@@ -74,7 +74,7 @@ class ProjectPlan:
         return {"scenes": list(self.scenes), "planned_start": day(self.planned_start),
                 "planned_end": day(self.planned_end), "actual_start": day(self.actual_start),
                 "actual_end": day(self.actual_end),
-                "investment": None if self.investment is None else str(self.investment)}
+                "investment": None if self.investment is None else f"{self.investment:.2f}"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,10 @@ class Deployment:
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
 
+    def http_url(self, path: str) -> str:
+        assert self.server is not None
+        return str(self.server.make_url(path))
+
     async def stop(self) -> None:
         for sim in self.sims:
             await sim.close()
@@ -144,11 +148,13 @@ async def deploy(migrated_database: EmptyDatabase, redis_url: str,
     (aes_key) safe mode."""
     started: list[Deployment] = []
 
-    async def go(*, aes_key: str | None = None, embedded_redis: bool = False) -> Deployment:
+    async def go(*, aes_key: str | None = None, embedded_redis: bool = False,
+                 admin_token: str = "") -> Deployment:
         settings = Settings(
             data_dir=tmp_path / "data", database_url=migrated_database.url,
             redis_url=None if embedded_redis else redis_url,
-            wechat_token=TOKEN, wechat_appid=APPID, wechat_aes_key=aes_key)
+            wechat_token=TOKEN, wechat_appid=APPID, wechat_aes_key=aes_key,
+            admin_token=admin_token)
         deployment = Deployment(settings, dict(migrated_database.connect_args))
         await deployment.start()
         started.append(deployment)

@@ -130,7 +130,8 @@ async def test_each_role_sees_its_own_area_by_api_and_export(
         status, body = await api(s, "GET", "/export.xlsx", token)
         assert status == 200
         book = load_workbook(io.BytesIO(body), read_only=True)
-        enterprises, summary = book.worksheets
+        enterprises, summary, *lead_desk = book.worksheets
+        assert [s.title for s in lead_desk] == ["对接", "项目", "对接统计"]
         rows = list(enterprises.iter_rows(values_only=True))
         codes = {r[1] for r in rows[1:]}
         assert codes == {jinan, low, row(9)[1]} and qingdao not in codes
@@ -171,7 +172,7 @@ def test_export_and_tokens_from_the_terminal(tmp_path: Path) -> None:
     done = console.dxbot(tmp_path, "export", str(out))
     assert done.returncode == 0, done.stderr
     book = load_workbook(out, read_only=True)
-    assert len(book.worksheets) == 2
+    assert [s.title for s in book.worksheets] == ["企业", "统计", "对接", "项目", "对接统计"]
     assert next(book.worksheets[0].iter_rows(values_only=True))[0] == "企业名称"
     bad = console.dxbot(tmp_path, "export", str(tmp_path / "x.xlsx"), "--cities", "北京市")
     assert bad.returncode == 2 and "北京市" in bad.stderr
@@ -218,7 +219,7 @@ async def test_the_export_writes_what_people_typed_as_text_and_dates_as_dates(
             for cell in cells:
                 assert cell.data_type not in ("f", "e"), (sheet.title, cell.coordinate,
                                                           cell.value)
-    enterprises, summary = book.worksheets
+    enterprises, summary, *_lead_desk = book.worksheets
     heading = [c.value for c in next(enterprises.iter_rows())]
     rows = {r[1].value: r for r in enterprises.iter_rows(min_row=2)}
     assert set(rows) == set(typed)

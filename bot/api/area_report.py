@@ -11,16 +11,15 @@ import asyncio
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from bot.api.lead_report import write_lead_sheets
+from bot.api.sheet_cells import china_time, row_cells
 from flows.beijing_time import BEIJING, china_minute
 from flows.commissioners import Scope, area_text
 from flows.i18n import Translator
@@ -87,40 +86,6 @@ def _number(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-# Excel has no time zones: a moment is written as the wall-clock time in Beijing, the time
-# our users read everywhere else.
-_MINUTE_FORMAT, _DAY_FORMAT = "yyyy-mm-dd hh:mm", "yyyy-mm-dd"
-
-
-def _china_time(at: datetime | None) -> datetime | None:
-    return None if at is None else at.astimezone(BEIJING).replace(tzinfo=None)
-
-
-def _cells(sheet: WriteOnlyWorksheet, values: list[Any], *, bold: bool = False,
-           ) -> list[Any]:
-    """The row's cells: texts as text, moments as dates; numbers as they are."""
-    cells: list[Any] = []
-    for value in values:
-        if value is None or (isinstance(value, int | float) and not bold):
-            cells.append(value)
-            continue
-        cell = WriteOnlyCell(sheet, value=value)
-        if isinstance(value, str):
-            # openpyxl makes "=…" a formula and "#N/A" an error; a name such as
-            # =HYPERLINK(…) must stay the name. The quote prefix keeps it text when someone
-            # edits the cell in Excel or WPS.
-            cell.data_type = "s"
-            cell.quotePrefix = True
-        elif isinstance(value, datetime):
-            cell.number_format = _MINUTE_FORMAT
-        elif isinstance(value, date):
-            cell.number_format = _DAY_FORMAT
-        if bold:
-            cell.font = Font(bold=True)
-        cells.append(cell)
-    return cells
-
-
 def _status_names(tr: Translator) -> dict[str, str]:
     _ = tr.gettext
     return {status: tr.gettext(title) for status, title in STATUS_TITLES.items()}
@@ -151,11 +116,11 @@ def _row(e: EnterpriseDetail, rc: ReportContext, statuses: dict[str, str],
             f"{e.industry} {industries.get(e.industry, '')}".strip(), e.industry_division,
             e.employees, e.contact_name, e.contact_mobile, _("yes") if e.in_roster else _("no"),
             statuses[e.status], answered,
-            _china_time(e.last_active_at),
+            china_time(e.last_active_at),
             e.level_name, *(_number(scores.get(d)) for d in DIMENSIONS),
             *((scenes.get(s.code) if e.scene_levels is not None else None)
               for s in rc.iset.scenes),
-            _china_time(e.started_at), _china_time(e.submitted_at),
+            china_time(e.started_at), china_time(e.submitted_at),
             e.first_seen_at.astimezone(BEIJING).date()]
 
 
@@ -206,7 +171,8 @@ def _float(text: str | None) -> float | None:
 
 async def export_workbook(sessions: Sessions, scope: Scope | None, now: datetime,
                           rc: ReportContext) -> bytes:
-    """The area's workbook: sheet 1 the enterprises, sheet 2 the statistics."""
+    """The area's workbook: the enterprises, the statistics, then the lead desk's sheets
+    (`bot.api.lead_report`)."""
     _ = rc.tr.gettext
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Enterprises"))
@@ -214,13 +180,13 @@ async def export_workbook(sessions: Sessions, scope: Scope | None, now: datetime
     headings = _headings(rc)
     for index, width in enumerate(_widths(len(headings)), 1):
         sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.append(_cells(sheet, headings, bold=True))
+    sheet.append(row_cells(sheet, headings, bold=True))
     statuses, industries = _status_names(rc.tr), rc.industry_names()
     facts: list[EnterpriseFacts] = []
 
     def write(batch: list[EnterpriseDetail]) -> None:
         for e in batch:
-            sheet.append(_cells(sheet, _row(e, rc, statuses, industries)))
+            sheet.append(row_cells(sheet, _row(e, rc, statuses, industries)))
             facts.append(_facts(e))
 
     # The writing is CPU work: in a thread, batch by batch (one at a time, so the sheet is
@@ -231,10 +197,11 @@ async def export_workbook(sessions: Sessions, scope: Scope | None, now: datetime
     view = statistics_view(stats, scope, now, rc)
     summary = book.create_sheet(_("Statistics"))
     area = _("The whole province") if scope is None else area_text(scope)
-    summary.append(_cells(summary, [_("Area: {area}; as of {time}").format(
+    summary.append(row_cells(summary, [_("Area: {area}; as of {time}").format(
         area=area, time=china_minute(now))], bold=True))
     for heading, values in _statistics_rows(view, rc):
-        summary.append(_cells(summary, values, bold=heading))
+        summary.append(row_cells(summary, values, bold=heading))
+    await write_lead_sheets(book, sessions, scope, rc)
     out = io.BytesIO()
     await asyncio.to_thread(book.save, out)
     return out.getvalue()

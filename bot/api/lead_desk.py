@@ -18,6 +18,7 @@ from aiohttp import web
 
 from bot.api.admin_access import AdminAPI, area_of, caller
 from bot.api.json_api import ApiError, json_response, path_id, problems_error, read_object
+from bot.api.lead_report import lead_figures
 from flows.beijing_time import BEIJING
 from flows.i18n import N_
 from flows.leads import (
@@ -296,20 +297,11 @@ async def project_change(request: web.Request) -> web.Response:
     return json_response(project_view(kept, admin))
 
 
-async def area_lead_statistics(admin: AdminAPI, scope: Any) -> LeadStatistics:
-    """The area's leads and projects counted by every grouping."""
-    scenes = _scene_codes(admin)
-    return lead_desk.lead_statistics(
-        await lead_desk.every_lead(admin.sessions, scope),
-        await lead_desk.every_project(admin.sessions, scope, scenes),
-        scene_names=admin.report.scene_names(), industry_names=admin.report.industry_names())
-
-
 def tally_view(t: Tally) -> dict[str, Any]:
     return {"key": t.key, "name": t.name, "leads": t.leads, "open": t.open,
             "by_status": dict(t.by_status), "projects": t.projects,
             "reassessed": t.reassessed, "moved_up": t.moved_up,
-            "investment": str(t.investment)}
+            "investment": f"{t.investment:.2f}"}
 
 
 def statistics_view(stats: LeadStatistics) -> dict[str, Any]:
@@ -327,7 +319,8 @@ async def lead_statistics(request: web.Request) -> web.Response:
     if problems:
         raise problems_error(problems, admin.tr)
     scope = area_of(admin, who, request)
-    return json_response(statistics_view(await area_lead_statistics(admin, scope)))
+    _leads, _projects, stats = await lead_figures(admin.sessions, scope, admin.report)
+    return json_response(statistics_view(stats))
 
 
 def add_lead_routes(router: web.UrlDispatcher) -> None:
