@@ -176,6 +176,19 @@ async def test_a_lead_moves_on_becomes_a_project_and_the_reassessment_links_itse
         assert status == 422 and {p["field"] for p in bad["problems"]} == {
             "status", "open", "industry", "x"}
 
+        # Bad bodies: a clear 422, nothing changed.
+        for body in ([], "x", {"version": "1", "status": "contacted"},
+                     {"version": 10**30, "status": "closed", "reason": 5},
+                     {"version": 1, "status": "project", "project": [1]},
+                     {"version": 1, "status": "project", "project": {
+                         "planned_start": 20261201, "planned_end": None, "scenes": "S06",
+                         "investment": "1e9"}}):
+            status, refused = await desk.call("PATCH", path, jinan, body)
+            assert status == 422, (body, refused)
+        assert (await desk.call("GET", path))[1]["version"] == 1
+        for bad_id in ("0", "x", "99999999999999999999"):
+            assert (await desk.call("PATCH", f"/leads/{bad_id}", jinan, {"version": 1}))[0] == 404
+
         # 济南's commissioner moves it on; two changes on one version: one is kept.
         results = await asyncio.gather(*(
             desk.call("PATCH", path, jinan, {"version": 1, "status": status})
