@@ -101,3 +101,33 @@ async def open_lead(sessions: Sessions, *, credit_code: str, solution_id: int, p
         await session.commit()
     assert lead_id is not None
     return Opened(lead_id, already, found.title, found.name, found.contact_name)
+
+
+@dataclass(frozen=True)
+class EnterpriseLead:
+    """One of an enterprise's leads, as its own people see it."""
+
+    id: int
+    solution_id: int
+    title: str
+    provider: str
+    contact_name: str | None
+    status: str
+    closed_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+async def leads_of(sessions: Sessions, credit_code: str, *, limit: int) -> list[EnterpriseLead]:
+    """The enterprise's leads, newest first (whoever of its people asked)."""
+    async with sessions() as session:
+        rows = (await session.execute(
+            select(Lead.id, Lead.solution_id, PoolSolution.title,
+                   ServiceProvider.name, ServiceProvider.contact_name, Lead.status,
+                   Lead.closed_reason, Lead.created_at, Lead.updated_at)
+            .join(Enterprise, Enterprise.id == Lead.enterprise_id)
+            .join(PoolSolution, PoolSolution.id == Lead.solution_id)
+            .join(ServiceProvider, ServiceProvider.id == PoolSolution.provider_id)
+            .where(Enterprise.credit_code == credit_code)
+            .order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit))).all()
+    return [EnterpriseLead(*row) for row in rows]

@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.api import mp_solutions
 from bot.api.json_api import (
     ApiError,
     json_errors,
@@ -31,14 +32,17 @@ from bot.api.json_api import (
 )
 from bot.chat.draft_progress import DraftProgress
 from bot.chat.effects import Effects
+from bot.chat.matching import enterprise_of
 from bot.wechat.client import CodeSession, WeChatAPIError, WeChatUnavailable
 from bot.wechat.identity import Who
 from flows import draft_edits, submission
 from flows.indicators import IndicatorSet
+from flows.messages.solutions import lead_created, reason
 from flows.problems import Problem
 from flows.profile import PROFILE_FIELDS, parse_credit_code
+from flows.solutions import MAX_LISTED
 from flows.state import Context, Draft, QuestionStep, SceneStep, State, answered_count, step_of
-from storage import archive, consents
+from storage import archive, consents, leads
 from storage.conversations import ConversationStore
 from storage.identities import subject_for
 from storage.mp_sessions import MpSession, MpSessionStore, RateLimiter
@@ -491,6 +495,91 @@ async def subscriptions(request: web.Request) -> web.Response:
     return json_response({"consents": balances})
 
 
+# --- the province's solutions and 供需对接 ---------------------------------------------------
+
+
+async def _own_result(api: MiniProgramAPI, session: MpSession,
+                      raw_id: str) -> archive.StoredResult:
+    history = await archive.latest_results(api.effects.sessions, subject_id=session.subject_id,
+                                           limit=HISTORY_LIMIT)
+    for stored in history:
+        if str(stored.submission_id) == raw_id:
+            return stored
+    raise ApiError(404, "not_found", api.tr("There is no such result."))
+
+
+async def result_solutions(request: web.Request) -> web.Response:
+    """The solutions that fit one of the person's results, ranked as the chat ranks them."""
+    api = _api(request)
+    session = await api.authenticate(request)
+    stored = await _own_result(api, session, request.match_info["id"])
+    profile = await archive.enterprise_profile(api.effects.sessions, stored.credit_code)
+    matches = () if profile is None else await api.effects.matcher.best(
+        stored.result, enterprise_of(profile), limit=MAX_LISTED)
+    return json_response({
+        "result_id": stored.submission_id,
+        "solutions": [mp_solutions.match_view(api.ctx, m) for m in matches],
+        "message": None if matches else mp_solutions.no_match_message(api.ctx)})
+
+
+async def solution_detail(request: web.Request) -> web.Response:
+    """One live solution, and why it fits the person's latest result (`fits` false when it
+    does not, or there is no result yet)."""
+    api = _api(request)
+    session = await api.authenticate(request)
+    solution_id = path_id(request, "id", api.tr("There is no such solution."))
+    found = (await api.effects.matcher.pool()).solutions.get(solution_id)
+    if found is None:
+        raise ApiError(404, "not_found", api.tr(
+            "There is no such solution, or it is no longer offered."))
+    latest = await api.effects.latest(api.who(session))
+    match = None if latest is None else await api.effects.matcher.one(
+        solution_id, latest[0].result, latest[1])
+    return json_response({**mp_solutions.solution_view(api.ctx, found),
+                          "fits": match is not None,
+                          "why": None if match is None else reason(api.ctx, match)})
+
+
+async def create_lead(request: web.Request) -> web.Response:
+    """供需对接: the provider of a solution may call the person on the mobile they give. One
+    open lead per enterprise and solution: asking again (or a colleague asking) finds it."""
+    api = _api(request)
+    session = await api.authenticate(request)
+    asked = mp_solutions.parse_lead_request(await api.body(request))
+    if isinstance(asked, list):
+        raise api.problems(asked)
+    latest = await api.effects.latest(api.who(session))
+    if latest is None:
+        raise ApiError(409, "no_result", api.tr(
+            "Solutions are matched to your result: submit an assessment first."))
+    opened = await leads.open_lead(
+        api.effects.sessions, credit_code=latest[0].credit_code, solution_id=asked.solution_id,
+        person_id=session.person_id, channel=CHANNEL, mobile=asked.mobile,
+        now=datetime.fromtimestamp(api.clock(), tz=UTC))
+    if opened is None:  # unknown or retired (the database says, not a cached pool)
+        raise ApiError(404, "not_found", api.tr(
+            "There is no such solution, or it is no longer offered."), field="solution_id")
+    mine = [lead for lead in await leads.leads_of(api.effects.sessions,
+                                                  latest[0].credit_code, limit=HISTORY_LIMIT)
+            if lead.id == opened.lead_id]
+    return json_response({
+        **mp_solutions.lead_view(api.ctx, mine[0]), "already": opened.already,
+        "message": lead_created(api.ctx, opened.title, opened.provider, opened.contact_name,
+                                already=opened.already)},
+        status=200 if opened.already else 201)
+
+
+async def my_leads(request: web.Request) -> web.Response:
+    """The leads of the person's enterprise (that of their latest result), newest first."""
+    api = _api(request)
+    session = await api.authenticate(request)
+    history = await archive.latest_results(api.effects.sessions, subject_id=session.subject_id,
+                                           limit=1)
+    found = [] if not history else await leads.leads_of(
+        api.effects.sessions, history[0].credit_code, limit=HISTORY_LIMIT)
+    return json_response({"leads": [mp_solutions.lead_view(api.ctx, lead) for lead in found]})
+
+
 def add_mp_routes(app: web.Application) -> None:
     """The API as a sub-application under `PREFIX` (its error middleware stays off the WeChat
     callback's path); `app[API_KEY]` is looked up per request (set at start-up)."""
@@ -507,6 +596,10 @@ def add_mp_routes(app: web.Application) -> None:
     api.router.add_post("/draft/submit", submit)
     api.router.add_get("/results", results)
     api.router.add_get("/results/{id}", result_detail)
+    api.router.add_get("/results/{id}/solutions", result_solutions)
+    api.router.add_get("/solutions/{id}", solution_detail)
+    api.router.add_post("/leads", create_lead)
+    api.router.add_get("/leads", my_leads)
     api.router.add_post("/subscriptions", subscriptions)
     api.router.add_get("/notices", upcoming_notices)
     api.router.add_post("/notices/{id}/signup", sign_up)

@@ -149,6 +149,50 @@ SCHEMAS: dict[str, Any] = {
             "enterprise_name": {"type": "string"}, "credit_code": {"type": "string"},
             "level": {"type": "integer"}, "level_name": {"type": "string"},
             "total": _NUMBER}}}}},
+    "Solution": {"type": "object", "required": [
+        "id", "title", "summary", "provider", "price", "free_trial", "deployment", "lifts"],
+        "properties": {
+            "id": {"type": "integer"}, "title": {"type": "string"},
+            "summary": {"type": "string"},
+            "provider": {"type": "object", "required": ["name", "leading"], "properties": {
+                "name": {"type": "string"}, "leading": {"type": "boolean"}}},
+            "price": {"type": "string"}, "free_trial": {"type": "boolean"},
+            "deployment": {"type": "string", "enum": ["cloud", "local", "both"]},
+            "link": {"type": "string", "nullable": True},
+            "lifts": {"type": "array", "items": {"type": "object", "required": [
+                "code", "name", "level", "level_name"], "properties": {
+                "code": {"type": "string"}, "name": {"type": "string"},
+                "level": {"type": "integer"}, "level_name": {"type": "string"}}}},
+            "why": {"type": "string", "nullable": True,
+                    "description": "why it is proposed for the result, in one line"},
+            "fits": {"type": "boolean",
+                     "description": "whether it fits the person's latest result"}}},
+    "Solutions": {"type": "object", "required": ["result_id", "solutions"], "properties": {
+        "result_id": {"type": "integer"},
+        "solutions": {"type": "array", "items": _ref("Solution")},
+        "message": {"type": "string", "nullable": True,
+                    "description": "when none fits yet"}}},
+    "LeadRequest": {"type": "object", "required": ["solution_id", "mobile", "consent"],
+                    "additionalProperties": False, "properties": {
+        "solution_id": {"type": "integer", "minimum": 1},
+        "mobile": {"type": "string", "description": "11-digit mainland mobile"},
+        "consent": {"type": "boolean", "enum": [True], "description": "the person agrees "
+                    "that the provider may call them on this mobile about this solution"}}},
+    "Lead": {"type": "object", "required": [
+        "id", "solution_id", "title", "provider", "status", "status_title", "created_at"],
+        "properties": {
+            "id": {"type": "integer"}, "solution_id": {"type": "integer"},
+            "title": {"type": "string"}, "provider": {"type": "string"},
+            "contact_name": {"type": "string", "nullable": True},
+            "status": {"type": "string", "enum": ["new", "contacted", "trial", "project",
+                                                  "closed"]},
+            "status_title": {"type": "string"},
+            "closed_reason": {"type": "string", "nullable": True},
+            "created_at": _TIME, "updated_at": _TIME,
+            "already": {"type": "boolean", "description": "an open lead was there before"},
+            "message": {"type": "string", "description": "who will call, and when"}}},
+    "Leads": {"type": "object", "required": ["leads"], "properties": {
+        "leads": {"type": "array", "items": _ref("Lead")}}},
     "SubscribeResults": {"type": "object", "required": ["results"], "properties": {"results": {
         "type": "object", "minProperties": 1, "maxProperties": 20,
         "additionalProperties": {"type": "string", "enum": sorted(CONSENT_RESULTS)}}}},
@@ -232,6 +276,11 @@ def openapi_document() -> dict[str, Any]:
                  parameters=[_path_param("id", "notice id")])
     signup["responses"]["200"] = _json(_ref("SignUp"), "Signed up already.")
     signup["responses"]["409"] = _json(_ref("Error"), "Sign-up is closed.")
+    lead = _op("Ask the provider of a solution to call (供需对接); one open lead per "
+               "enterprise and solution", (201, "Lead", "Recorded; who will call and when."),
+               (*_AUTHED, *_WITH_BODY, 404, 409), body="LeadRequest")
+    lead["responses"]["200"] = _json(_ref("Lead"), "An open lead was there already.")
+    lead["responses"]["409"] = _json(_ref("Error"), "No result yet to match to.")
     return {
         "openapi": "3.0.3",
         "info": {"title": "sme-dx-bot mini-program API", "version": "1",
@@ -288,6 +337,19 @@ def openapi_document() -> dict[str, Any]:
                 "One result with scores, level, gap, suggestions and the change since the "
                 "previous one", (200, "Result", "The result."), (*_AUTHED, 404),
                 parameters=[_path_param("id", "result id from the list")])},
+            f"{PREFIX}/results/{{id}}/solutions": {"get": _op(
+                "The province's solutions that fit a result, best first, each with why",
+                (200, "Solutions", "The matches (none: a message)."), (*_AUTHED, 404),
+                parameters=[_path_param("id", "result id from the list")])},
+            f"{PREFIX}/solutions/{{id}}": {"get": _op(
+                "One solution of the pool, and why it fits the latest result",
+                (200, "Solution", "The solution."), (*_AUTHED, 404),
+                parameters=[_path_param("id", "solution id")])},
+            f"{PREFIX}/leads": {
+                "get": _op("The enterprise's 供需对接 leads with their status, newest first",
+                           (200, "Leads", "The leads."), _AUTHED),
+                "post": lead,
+            },
             f"{PREFIX}/notices": {"get": _op(
                 "Trainings and events ahead that concern the person, with their sign-up",
                 (200, "Notices", "The notices."), _AUTHED)},
