@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal, TypeAlias, get_args
 
 from flows.i18n import N_
@@ -262,11 +262,7 @@ def _investment(value: Any, subject: str) -> Decimal | None | Problem:
     if text is None or not _INVESTMENT.fullmatch(text):
         return _problem("investment", N_("{field}: 万元 with at most two decimals, as text "
                                          "(\"12.50\") or a whole number"), subject)
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
-        return _problem("investment", N_("{field}: 万元 with at most two decimals, as text "
-                                         "(\"12.50\") or a whole number"), subject)
+    amount = Decimal(text)  # the pattern admits digits and one point only
     if amount > INVESTMENT_MAX:
         return _problem("too_large", N_("{field}: at most {limit} 万元"), subject,
                         limit=INVESTMENT_MAX)

@@ -4,6 +4,7 @@ channel WeChat lets it reach each person. Pure: the shell brings the facts and t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -273,10 +274,7 @@ class LeadNotice:
     mobile: str
 
     def as_data(self) -> dict[str, Any]:
-        return {"lead_id": self.lead_id, "provider_id": self.provider_id,
-                "enterprise": self.enterprise, "city": self.city, "county": self.county,
-                "industry": self.industry, "industry_division": self.industry_division,
-                "solution": self.solution, "mobile": self.mobile}
+        return dataclasses.asdict(self)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> LeadNotice:

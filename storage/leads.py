@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.notices import LeadNotice, Purpose
@@ -118,16 +118,27 @@ class EnterpriseLead:
     updated_at: datetime
 
 
+def _enterprise_leads() -> Select[Any]:
+    return (select(Lead.id, Lead.solution_id, PoolSolution.title, ServiceProvider.name,
+                   ServiceProvider.contact_name, Lead.status, Lead.closed_reason,
+                   Lead.created_at, Lead.updated_at)
+            .join(Enterprise, Enterprise.id == Lead.enterprise_id)
+            .join(PoolSolution, PoolSolution.id == Lead.solution_id)
+            .join(ServiceProvider, ServiceProvider.id == PoolSolution.provider_id))
+
+
 async def leads_of(sessions: Sessions, credit_code: str, *, limit: int) -> list[EnterpriseLead]:
     """The enterprise's leads, newest first (whoever of its people asked)."""
     async with sessions() as session:
         rows = (await session.execute(
-            select(Lead.id, Lead.solution_id, PoolSolution.title,
-                   ServiceProvider.name, ServiceProvider.contact_name, Lead.status,
-                   Lead.closed_reason, Lead.created_at, Lead.updated_at)
-            .join(Enterprise, Enterprise.id == Lead.enterprise_id)
-            .join(PoolSolution, PoolSolution.id == Lead.solution_id)
-            .join(ServiceProvider, ServiceProvider.id == PoolSolution.provider_id)
-            .where(Enterprise.credit_code == credit_code)
+            _enterprise_leads().where(Enterprise.credit_code == credit_code)
             .order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit))).all()
     return [EnterpriseLead(*row) for row in rows]
+
+
+async def enterprise_lead(sessions: Sessions, lead_id: int) -> EnterpriseLead | None:
+    """One lead as the enterprise's people see it (`open_lead` just gave its id)."""
+    async with sessions() as session:
+        row = (await session.execute(_enterprise_leads().where(Lead.id == lead_id))
+               ).one_or_none()
+    return None if row is None else EnterpriseLead(*row)

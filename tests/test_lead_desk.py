@@ -175,6 +175,10 @@ async def test_a_lead_moves_on_becomes_a_project_and_the_reassessment_links_itse
         status, bad = await desk.call("GET", "/leads?status=won&open=maybe&industry=ZZ&x=1")
         assert status == 422 and {p["field"] for p in bad["problems"]} == {
             "status", "open", "industry", "x"}
+        status, bad = await desk.call("GET", "/leads?solution=99999999999&offset=10000000000000")
+        assert status == 422 and {p["field"] for p in bad["problems"]} == {"solution", "limit"}
+        status, bad = await desk.call("GET", "/enterprises?status=submitted&offset=" + "9" * 30)
+        assert status == 422 and bad["error"]["field"] == "limit"
 
         # Bad bodies: a clear 422, nothing changed.
         for body in ([], "x", {"version": "1", "status": "contacted"},

@@ -26,6 +26,7 @@ from bot.api.json_api import (
     json_response,
     path_id,
     problems_error,
+    query_page,
     read_object,
 )
 from bot.api.lead_desk import add_lead_routes
@@ -50,7 +51,6 @@ from storage.db import Sessions
 from storage.provider_contacts import ProviderContact
 
 PREFIX = "/api/admin"
-LIST_LIMIT = 500
 
 
 def notice_view(notice: notices.StoredNotice, audience_size: int | None = None,
@@ -189,14 +189,10 @@ async def enterprise_list(request: web.Request) -> web.Response:
     if status is None:
         raise ApiError(422, "status", _("status: one of {allowed}").format(
             allowed=", ".join(STATUSES)), field="status")
-    try:
-        offset = int(request.query.get("offset", "0"))
-        limit = int(request.query.get("limit", "100"))
-    except ValueError:
-        offset = limit = -1
-    if offset < 0 or not 1 <= limit <= LIST_LIMIT:
-        raise ApiError(422, "paging", _("offset: 0 or more; limit: 1 to {max}").format(
-            max=LIST_LIMIT), field="limit")
+    problems: list[Problem] = []
+    offset, limit = query_page(request.query, problems)
+    if problems:
+        raise problems_error(problems, admin.tr)
     page, total = await enterprise_status.listing(
         admin.sessions, scope, status, admin.now(),
         offset=offset, limit=limit)

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from flows.i18n import Translator
+from flows.i18n import N_, Translator
 from flows.problems import Problem
 from flows.results import json_default
 
@@ -66,6 +66,34 @@ async def read_object(request: web.Request, tr: Translator) -> dict[str, Any]:
 
 
 MAX_ID = 2**31 - 1  # the tables' integer keys: a larger id names no row (PostgreSQL refuses it)
+MAX_OFFSET = 10**9  # beyond any list; a longer number would overflow the database's integer
+LIST_LIMIT = 500
+
+
+def query_page(query: Mapping[str, str], problems: list[Problem], *,
+               default_limit: int = 100) -> tuple[int, int]:
+    """`?offset=&limit=` of a list: (offset, limit), or a problem added to `problems`."""
+    try:
+        offset = int(query.get("offset", "0").strip() or "0")
+        limit = int(query.get("limit", str(default_limit)).strip() or str(default_limit))
+    except ValueError:
+        offset = limit = -1
+    if not 0 <= offset <= MAX_OFFSET or not 1 <= limit <= LIST_LIMIT:
+        problems.append(Problem("paging", N_("offset: 0 or more; limit: 1 to {max}"), "limit",
+                                {"max": LIST_LIMIT}))
+    return offset, limit
+
+
+def query_id(query: Mapping[str, str], name: str, problems: list[Problem]) -> int | None:
+    """An id given as a query parameter (None: not given), or a problem added."""
+    raw = query.get(name, "").strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or int(raw) > MAX_ID:
+        problems.append(Problem("id", N_("{field}: an id (a whole number)"), name,
+                                {"field": name}))
+        return None
+    return int(raw)
 
 
 def path_id(request: web.Request, name: str, not_found: str) -> int:

@@ -17,7 +17,15 @@ from typing import Any
 from aiohttp import web
 
 from bot.api.admin_access import AdminAPI, area_of, caller
-from bot.api.json_api import ApiError, json_response, path_id, problems_error, read_object
+from bot.api.json_api import (
+    ApiError,
+    json_response,
+    path_id,
+    problems_error,
+    query_id,
+    query_page,
+    read_object,
+)
 from bot.api.lead_report import lead_figures
 from flows.beijing_time import BEIJING
 from flows.i18n import N_
@@ -45,8 +53,6 @@ from storage.lead_desk import (
     Tally,
 )
 
-LIST_LIMIT = 500
-MAX_ID = 10**12
 QUERY_MAX = 100
 AREA = ("cities", "counties")
 LEAD_QUERY = ("status", "open", "solution", "provider", "industry", "q", "offset", "limit",
@@ -68,28 +74,6 @@ def _unknown(query: Mapping[str, str], known: tuple[str, ...]) -> list[Problem]:
             for name in sorted(set(query) - set(known))]
 
 
-def _page(query: Mapping[str, str], problems: list[Problem]) -> tuple[int, int]:
-    try:
-        offset = int(query.get("offset", "0"))
-        limit = int(query.get("limit", "100"))
-    except ValueError:
-        offset = limit = -1
-    if not 0 <= offset <= MAX_ID or not 1 <= limit <= LIST_LIMIT:
-        problems.append(Problem("paging", N_("offset: 0 or more; limit: 1 to {max}"), "limit",
-                                {"max": LIST_LIMIT}))
-    return offset, limit
-
-
-def _an_id(query: Mapping[str, str], name: str, problems: list[Problem]) -> int | None:
-    raw = query.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or int(raw) > MAX_ID:
-        problems.append(_problem("id", N_("{field}: an id (a whole number)"), name))
-        return None
-    return int(raw)
-
-
 def lead_query(query: Mapping[str, str], admin: AdminAPI) -> tuple[LeadFilter, int, int]:
     """The list's filter and page from `?status=&open=&solution=&provider=&industry=&q=
     &offset=&limit=` (the area from `cities`/`counties`); every bad one named in one 422."""
@@ -107,8 +91,8 @@ def lead_query(query: Mapping[str, str], admin: AdminAPI) -> tuple[LeadFilter, i
             open_only = flag in _TRUE
         else:
             problems.append(_problem("boolean", N_("{field}: true or false"), "open"))
-    solution_id = _an_id(query, "solution", problems)
-    provider_id = _an_id(query, "provider", problems)
+    solution_id = query_id(query, "solution", problems)
+    provider_id = query_id(query, "provider", problems)
     industry = None
     if query.get("industry", "").strip():
         industry = parse_industry(normalize(query["industry"]), admin.pool)
@@ -120,7 +104,7 @@ def lead_query(query: Mapping[str, str], admin: AdminAPI) -> tuple[LeadFilter, i
     if q is not None and len(q) > QUERY_MAX:
         problems.append(_problem("too_long", N_("{field}: at most {max} characters"), "q",
                                  max=QUERY_MAX))
-    offset, limit = _page(query, problems)
+    offset, limit = query_page(query, problems)
     if problems:
         raise problems_error(problems, admin.tr)
     return LeadFilter(status, open_only, solution_id, provider_id, industry, q), offset, limit
@@ -183,13 +167,16 @@ def _scene_codes(admin: AdminAPI) -> list[str]:
     return [s.code for s in admin.report.iset.scenes]
 
 
+NO_LEAD = N_("There is no such lead in your area.")
+NO_PROJECT = N_("There is no such project in your area.")
+
+
 def _lead_missing(admin: AdminAPI) -> ApiError:
-    return ApiError(404, "not_found", admin.tr.gettext("There is no such lead in your area."))
+    return ApiError(404, "not_found", admin.tr.gettext(NO_LEAD))
 
 
 def _project_missing(admin: AdminAPI) -> ApiError:
-    return ApiError(404, "not_found", admin.tr.gettext(
-        "There is no such project in your area."))
+    return ApiError(404, "not_found", admin.tr.gettext(NO_PROJECT))
 
 
 def _stale(admin: AdminAPI, view: dict[str, Any]) -> ApiError:
@@ -212,8 +199,7 @@ async def lead_list(request: web.Request) -> web.Response:
 async def lead_show(request: web.Request) -> web.Response:
     admin, who = await caller(request)
     found = await lead_desk.lead_get(
-        admin.sessions, path_id(request, "id", admin.tr.gettext(
-            "There is no such lead in your area.")), who.scope)
+        admin.sessions, path_id(request, "id", admin.tr.gettext(NO_LEAD)), who.scope)
     if found is None:
         raise _lead_missing(admin)
     return json_response(lead_view(found, admin))
@@ -224,7 +210,7 @@ async def lead_change(request: web.Request) -> web.Response:
     a `project` (`scenes`, `planned_start`, `planned_end`, optionally the actual dates and
     the `investment` in 万元)."""
     admin, who = await caller(request)
-    lead_id = path_id(request, "id", admin.tr.gettext("There is no such lead in your area."))
+    lead_id = path_id(request, "id", admin.tr.gettext(NO_LEAD))
     body = await read_object(request, admin.tr)
     found = await lead_desk.lead_get(admin.sessions, lead_id, who.scope)
     if found is None:
@@ -247,7 +233,7 @@ async def lead_change(request: web.Request) -> web.Response:
 async def project_list(request: web.Request) -> web.Response:
     admin, who = await caller(request)
     problems = _unknown(request.query, PAGE_QUERY)
-    offset, limit = _page(request.query, problems)
+    offset, limit = query_page(request.query, problems)
     if problems:
         raise problems_error(problems, admin.tr)
     scope = area_of(admin, who, request)
@@ -260,8 +246,8 @@ async def project_list(request: web.Request) -> web.Response:
 async def project_show(request: web.Request) -> web.Response:
     admin, who = await caller(request)
     found = await lead_desk.project_get(
-        admin.sessions, path_id(request, "id", admin.tr.gettext(
-            "There is no such project in your area.")), who.scope, _scene_codes(admin))
+        admin.sessions, path_id(request, "id", admin.tr.gettext(NO_PROJECT)), who.scope,
+        _scene_codes(admin))
     if found is None:
         raise _project_missing(admin)
     return json_response(project_view(found, admin))
@@ -272,8 +258,7 @@ async def project_change(request: web.Request) -> web.Response:
     "investment": "12.50"}`: only what is given changes; null clears an actual date or the
     investment."""
     admin, who = await caller(request)
-    project_id = path_id(request, "id", admin.tr.gettext(
-        "There is no such project in your area."))
+    project_id = path_id(request, "id", admin.tr.gettext(NO_PROJECT))
     body = await read_object(request, admin.tr)
     scenes = _scene_codes(admin)
     found = await lead_desk.project_get(admin.sessions, project_id, who.scope, scenes)

@@ -36,6 +36,7 @@ from bot.chat.matching import enterprise_of
 from bot.wechat.client import CodeSession, WeChatAPIError, WeChatUnavailable
 from bot.wechat.identity import Who
 from flows import draft_edits, submission
+from flows.events import LeadRefused
 from flows.indicators import IndicatorSet
 from flows.messages.solutions import lead_created, reason
 from flows.problems import Problem
@@ -462,18 +463,23 @@ async def results(request: web.Request) -> web.Response:
     return json_response({"results": [_summary(r) for r in history]})
 
 
+async def _own_result(api: MiniProgramAPI, session: MpSession, raw_id: str,
+                      ) -> tuple[archive.StoredResult, archive.StoredResult | None]:
+    """One of the person's results and the one before it. Only the person's own history is
+    visible: anything else is "not found"."""
+    history = await archive.latest_results(api.effects.sessions, subject_id=session.subject_id,
+                                           limit=HISTORY_LIMIT)
+    for index, stored in enumerate(history):
+        if str(stored.submission_id) == raw_id:
+            return stored, history[index + 1] if index + 1 < len(history) else None
+    raise ApiError(404, "not_found", api.tr("There is no such result."))
+
+
 async def result_detail(request: web.Request) -> web.Response:
     api = _api(request)
     session = await api.authenticate(request)
-    raw_id = request.match_info["id"]
-    history = await archive.latest_results(api.effects.sessions, subject_id=session.subject_id,
-                                           limit=HISTORY_LIMIT)
-    # Only the person's own enterprise's history is visible: anything else is "not found".
-    for index, stored in enumerate(history):
-        if str(stored.submission_id) == raw_id:
-            previous = history[index + 1] if index + 1 < len(history) else None
-            return json_response(result_view(stored, previous))
-    raise ApiError(404, "not_found", api.tr("There is no such result."))
+    stored, previous = await _own_result(api, session, request.match_info["id"])
+    return json_response(result_view(stored, previous))
 
 
 async def subscriptions(request: web.Request) -> web.Response:
@@ -498,21 +504,13 @@ async def subscriptions(request: web.Request) -> web.Response:
 # --- the province's solutions and 供需对接 ---------------------------------------------------
 
 
-async def _own_result(api: MiniProgramAPI, session: MpSession,
-                      raw_id: str) -> archive.StoredResult:
-    history = await archive.latest_results(api.effects.sessions, subject_id=session.subject_id,
-                                           limit=HISTORY_LIMIT)
-    for stored in history:
-        if str(stored.submission_id) == raw_id:
-            return stored
-    raise ApiError(404, "not_found", api.tr("There is no such result."))
 
 
 async def result_solutions(request: web.Request) -> web.Response:
     """The solutions that fit one of the person's results, ranked as the chat ranks them."""
     api = _api(request)
     session = await api.authenticate(request)
-    stored = await _own_result(api, session, request.match_info["id"])
+    stored, _previous = await _own_result(api, session, request.match_info["id"])
     profile = await archive.enterprise_profile(api.effects.sessions, stored.credit_code)
     matches = () if profile is None else await api.effects.matcher.best(
         stored.result, enterprise_of(profile), limit=MAX_LISTED)
@@ -548,22 +546,17 @@ async def create_lead(request: web.Request) -> web.Response:
     asked = mp_solutions.parse_lead_request(await api.body(request))
     if isinstance(asked, list):
         raise api.problems(asked)
-    latest = await api.effects.latest(api.who(session))
-    if latest is None:
+    opened = await api.effects.open_lead(api.who(session), asked.solution_id, asked.mobile)
+    if isinstance(opened, LeadRefused) and opened.reason == "no_result":
         raise ApiError(409, "no_result", api.tr(
             "Solutions are matched to your result: submit an assessment first."))
-    opened = await leads.open_lead(
-        api.effects.sessions, credit_code=latest[0].credit_code, solution_id=asked.solution_id,
-        person_id=session.person_id, channel=CHANNEL, mobile=asked.mobile,
-        now=datetime.fromtimestamp(api.clock(), tz=UTC))
-    if opened is None:  # unknown or retired (the database says, not a cached pool)
+    if isinstance(opened, LeadRefused):  # unknown or retired (the database says)
         raise ApiError(404, "not_found", api.tr(
             "There is no such solution, or it is no longer offered."), field="solution_id")
-    mine = [lead for lead in await leads.leads_of(api.effects.sessions,
-                                                  latest[0].credit_code, limit=HISTORY_LIMIT)
-            if lead.id == opened.lead_id]
+    lead = await leads.enterprise_lead(api.effects.sessions, opened.lead_id)
+    assert lead is not None  # just opened or found open; leads are never deleted
     return json_response({
-        **mp_solutions.lead_view(api.ctx, mine[0]), "already": opened.already,
+        **mp_solutions.lead_view(api.ctx, lead), "already": opened.already,
         "message": lead_created(api.ctx, opened.title, opened.provider, opened.contact_name,
                                 already=opened.already)},
         status=200 if opened.already else 201)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.api.json_api import MAX_ID
 from flows.i18n import N_
 from flows.leads import STATUS_TITLES, as_lead_status
 from flows.messages import solutions as texts
@@ -19,12 +20,11 @@ from flows.state import Context
 from storage.leads import EnterpriseLead
 
 LEAD_FIELDS = ("solution_id", "mobile", "consent")
-MAX_SOLUTION_ID = 2**31 - 1
 
 
 def solution_view(ctx: Context, solution: Solution) -> dict[str, Any]:
-    scenes = ctx.iset(None).scene_by_code
     iset = ctx.iset(None)
+    scenes = iset.scene_by_code
     return {
         "id": solution.id, "title": solution.title, "summary": solution.summary,
         "provider": {"name": solution.provider.name, "leading": solution.provider.leading},
@@ -62,7 +62,7 @@ def parse_lead_request(body: Mapping[str, Any]) -> LeadRequest | list[Problem]:
                 for name in sorted(set(body) - set(LEAD_FIELDS))]
     solution_id = body.get("solution_id")
     if (isinstance(solution_id, bool) or not isinstance(solution_id, int)
-            or not 1 <= solution_id <= MAX_SOLUTION_ID):
+            or not 1 <= solution_id <= MAX_ID):
         problems.append(_problem("solution_id", N_(
             "solution_id: the id of a solution from the list"), "solution_id"))
     raw_mobile = body.get("mobile")

@@ -7,16 +7,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.api.json_api import ApiError, problems_error
+from bot.api.json_api import ApiError, problems_error, query_page
 from flows.i18n import N_, Translator
 from flows.pool_fields import PoolReference, parse_industry, parse_scene
 from flows.problems import Problem
 from flows.profile import normalize, parse_credit_code
 from storage.solutions import SolutionFilter, StoredSolution
 
-LIST_LIMIT = 500
 QUERY_MAX = 100
-MAX_OFFSET = 10**9  # beyond any pool; a longer number would overflow the database's integer
 QUERY = ("scene", "city", "industry", "provider", "q", "retired", "offset", "limit")
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
 
@@ -98,14 +96,7 @@ def solution_query(query: Mapping[str, str], pool: PoolReference, tr: Translator
             retired = flag in _TRUE
         else:
             problems.append(_problem("boolean", N_("{field}: true or false"), "retired"))
-    try:
-        offset = int(given.get("offset", "0"))
-        limit = int(given.get("limit", "100"))
-    except ValueError:
-        offset = limit = -1
-    if not 0 <= offset <= MAX_OFFSET or not 1 <= limit <= LIST_LIMIT:
-        problems.append(Problem("paging", N_("offset: 0 or more; limit: 1 to {max}"), "limit",
-                                {"max": LIST_LIMIT}))
+    offset, limit = query_page(given, problems)
     if problems:
         raise problems_error(problems, tr)
     return (SolutionFilter(scene=scene, city=city, industry=industry,

@@ -105,6 +105,19 @@ class Effects:
         profile = await archive.enterprise_profile(self.sessions, found[0].credit_code)
         return (None if profile is None else (found[0], enterprise_of(profile)))
 
+    async def open_lead(self, who: Who, solution_id: int,
+                        mobile: str) -> leads.Opened | LeadRefused:
+        """对接, from either channel: a lead of the enterprise of the person's latest result
+        (refused without one, or when the solution is retired or unknown)."""
+        latest = await self.latest(who)
+        if latest is None:
+            return LeadRefused("no_result")
+        opened = await leads.open_lead(
+            self.sessions, credit_code=latest[0].credit_code, solution_id=solution_id,
+            person_id=who.person_id, channel=who.channel, mobile=mobile,
+            now=datetime.fromtimestamp(self.clock(), tz=UTC))
+        return LeadRefused("gone") if opened is None else opened
+
     async def _matches_after(self, results: tuple[archive.StoredResult, ...],
                              enterprise: Enterprise) -> tuple[Match, ...]:
         if not results:
@@ -156,15 +169,9 @@ class Effects:
                                      await self.matcher.one(solution_id, latest[0].result,
                                                             latest[1]))
             case CreateLead(solution_id=solution_id, mobile=mobile):
-                latest = await self.latest(who)
-                if latest is None:
-                    return LeadRefused("no_result")
-                opened = await leads.open_lead(
-                    sessions, credit_code=latest[0].credit_code, solution_id=solution_id,
-                    person_id=who.person_id, channel=who.channel, mobile=mobile,
-                    now=datetime.fromtimestamp(self.clock(), tz=UTC))
-                if opened is None:
-                    return LeadRefused("gone")
+                opened = await self.open_lead(who, solution_id, mobile)
+                if isinstance(opened, LeadRefused):
+                    return opened
                 return LeadCreated(opened.title, opened.provider, opened.contact_name,
                                    already=opened.already)
             case SetSubscription(subscribed=subscribed):
