@@ -32,7 +32,7 @@ serve: $(STAMP)
 	$(BIN)/dxbot serve
 
 bench: $(STAMP)
-	@set -e; for f in benchmarks/*.py; do \
+	@set -e; for f in benchmarks/bench_*.py; do \
 		[ -e "$$f" ] || continue; \
 		echo "== $$f"; \
 		$(BIN)/python "$$f"; \

@@ -1,10 +1,13 @@
-"""The Official Account chat under load: one `dxbot serve` worker, many owners, real Redis.
+"""The Official Account chat's cost per message, against a minimal server measured in the same run.
 
-Run from the project root: `.venv/bin/python benchmarks/bench_oa.py` (or `make bench`).
+Run from the project root: `.venv/bin/python benchmarks/bench_oa.py [--postgres-url URL]` (or
+`make bench`, which passes DXBOT_BENCH_POSTGRES_URL when it is set).
 
-What runs: a private `redis-server` on a free loopback port (or `--redis-url`), a SQLite file
-in a temporary directory (or `--database-url`), and `dxbot serve` as a separate process: one
-worker, production code and settings. This process plays WeChat for many owners who walk the
+What runs: a private `redis-server` on a free loopback port (or `--redis-url`), and as separate
+processes, each one worker: the skeleton (`skeleton_server.py`: the signature, the parse, one
+Redis pipeline, one write, the XML reply, written plainly), `dxbot serve` on a SQLite file in a
+temporary directory and, with `--postgres-url`, `dxbot serve` on that PostgreSQL database:
+production code and settings. This process plays WeChat for many owners who walk the
 questionnaire (开始测评, the profile, 31 answers, 提交, and again), sending signed XML over
 loopback exactly as WeChat does (`WeChatSimulator.envelope`). The answers come from the indicator
 set (its option keys, question types and scene levels), so every one of them is accepted.
@@ -12,26 +15,31 @@ set (its option keys, question types and scene levels), so every one of them is 
 Every reply of every walk is checked against what its step must produce: the prompt of the next
 profile step (by its number), of the next question or scene (by its code and title), the review
 (the enterprise's credit code and the answers given), or after 提交 the result with the level the
-answers score. One reply that is anything else (an error reply, a resumed draft, a failed
-submission) fails the run, and the first one is printed: an error reply is a fast reply, and a
-walk that goes wrong would otherwise be measured as a quick one.
+answers score; the skeleton's replies begin with the text sent. One reply that is anything else
+(an error reply, a resumed draft, a failed submission) fails the run, and the first one is
+printed: an error reply is a fast reply, and a walk that goes wrong would otherwise be measured
+as a quick one.
 
-Three measurements:
-1. throughput: closed loop, `--concurrency` owners each sending their next message as soon as
-   the reply arrives -> messages/s (budget >= 3,000);
-2. latency at a fixed offered load: `--rate` messages/s (default 1,000) scheduled on a timeline
-   whatever the replies do; latency is counted from the scheduled time, so a stall is not hidden
-   by sending less (no coordinated omission) -> p50/p99 (budget p99 <= 50 ms);
-3. Redis round trips of an ordinary answer: a second server talks to Redis through a counting
-   proxy here; one owner answers questions one after another (budget <= 2 per answer).
-The first two also count the submissions (one per walk of 40 messages when submitting).
-Exits 1 when a budget is missed or a reply is not the one expected.
+The measurements, closed loop (`--concurrency` owners each sending their next message as soon
+as the reply arrives), in `--rounds` interleaved rounds of `--duration` seconds each:
+- skeleton: the yardstick;
+- chat: owners who never submit (the review, then every scene changed again and again);
+- mix SQLite / mix PostgreSQL: whole walks, one submission per 40 messages.
+For each: the server's CPU per message from the kernel's accounting (/proc, user + system, all
+threads), Redis's CPU per message (private server only), messages/s, p50 and p99. The ratio is
+a configuration's CPU per message over the skeleton's in the same round; the table gives the
+medians over the rounds (p50/p99 over every message of every round). Budgets: chat <= 1.2x,
+each mix <= 2.0x, p99 <= 50 ms for the product. Then the Redis round trips of an ordinary
+answer: a second server talks to Redis through a counting proxy; one owner answers questions one
+after another (budget <= 2 per answer). Exits 1 when a budget is missed or a reply is not the
+one expected.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import os
 import platform
@@ -45,10 +53,11 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from statistics import median
 from typing import ClassVar, Literal
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +65,6 @@ if str(ROOT) not in sys.path:  # also works without the editable install
     sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
-from wechatpy.crypto import WeChatCrypto  # noqa: E402
 
 from bot.devtools.simulator import WeChatSimulator  # noqa: E402
 from flows.answers import check_answers  # noqa: E402
@@ -66,9 +74,9 @@ from flows.scoring import assess  # noqa: E402
 
 TOKEN = "bench-token"
 APPID = "wxbench000000000"
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-THROUGHPUT_BUDGET = 3000.0  # messages/s, one worker
-P99_BUDGET_MS = 50.0  # at RATE
+CHAT_RATIO_BUDGET = 1.2  # CPU per message over the skeleton's
+MIX_RATIO_BUDGET = 2.0
+P99_BUDGET_MS = 50.0  # closed loop
 ROUND_TRIP_BUDGET = 2.0  # Redis round trips per ordinary answer
 ISET = builtin_sets()[DEFAULT_SET_ID]
 PROFILE = ["济南鲁信机械有限公司", "1", "历下区", "C", "34", "120"]  # name … employees
@@ -283,11 +291,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass
+class RedisServer:
+    url: str
+    pid: int | None  # a private server's, whose CPU is then counted
+
+
 @contextmanager
-def redis_server(url: str | None) -> Iterator[str]:
-    """The Redis URL to use: `url`, or a private throwaway server."""
+def redis_server(url: str | None) -> Iterator[RedisServer]:
+    """The Redis to use: `url`, or a private throwaway server."""
     if url:
-        yield url
+        yield RedisServer(url, None)
         return
     binary = shutil.which("redis-server")
     if binary is None:
@@ -298,10 +312,16 @@ def redis_server(url: str | None) -> Iterator[str]:
          "--daemonize", "no", "--loglevel", "warning"], stdout=subprocess.DEVNULL)
     try:
         wait_port(port)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield RedisServer(f"redis://127.0.0.1:{port}/0", process.pid)
     finally:
         process.terminate()
         process.wait(10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of process `pid` so far, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_port(port: int, timeout: float = 20.0) -> None:
@@ -317,6 +337,7 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
 
 @dataclass
 class Server:
+    name: str
     url: str
     process: subprocess.Popen[bytes]
     port: int
@@ -326,7 +347,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"dxbot serve exited with {self.process.returncode}")
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}")
             try:
                 _reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
             except OSError:
@@ -334,24 +355,19 @@ class Server:
                 continue
             writer.close()
             return
-        raise RuntimeError(f"dxbot serve did not listen within {timeout} s")
+        raise RuntimeError(f"{self.name} did not listen within {timeout} s")
 
     def cpu_seconds(self) -> float:
-        """User + system CPU of the worker so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.process.pid)
 
 
 @contextmanager
-def dxbot_serve(redis_url: str, database_url: str | None, data_dir: Path,
-                aes_key: str | None) -> Iterator[Server]:
+def dxbot_serve(redis_url: str, database_url: str | None, data_dir: Path) -> Iterator[Server]:
     port = free_port()
     env = {**os.environ, "DXBOT_DATA_DIR": str(data_dir), "DXBOT_REDIS_URL": redis_url,
            "DXBOT_WECHAT_TOKEN": TOKEN, "DXBOT_WECHAT_APPID": APPID,
            "DXBOT_HOST": "127.0.0.1", "DXBOT_PORT": str(port)}
-    env.pop("DXBOT_WECHAT_AES_KEY", None)
-    if aes_key:
-        env["DXBOT_WECHAT_AES_KEY"] = aes_key
+    env.pop("DXBOT_WECHAT_AES_KEY", None)  # 明文模式: the skeleton decrypts nothing either
     if database_url:
         env["DXBOT_DATABASE_URL"] = database_url
     else:
@@ -363,7 +379,27 @@ def dxbot_serve(redis_url: str, database_url: str | None, data_dir: Path,
     process = subprocess.Popen([*command, "serve"], env=env, cwd=data_dir, stdout=log,
                                stderr=subprocess.STDOUT)
     try:
-        yield Server(f"http://127.0.0.1:{port}/wechat", process, port)
+        yield Server("dxbot serve", f"http://127.0.0.1:{port}/wechat", process, port)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@contextmanager
+def skeleton_serve(redis_url: str, data_dir: Path) -> Iterator[Server]:
+    port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = (data_dir / "skeleton.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("skeleton_server.py")), "--port", str(port),
+         "--redis-url", redis_url, "--token", TOKEN],
+        stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield Server("the skeleton", f"http://127.0.0.1:{port}/wechat", process, port)
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -452,11 +488,11 @@ def _element(xml: str, name: str) -> str | None:
 class Load:
     """Signed messages for many owners, over one connection pool."""
 
-    def __init__(self, url: str, owners: int, aes_key: str | None, run: str, *,
-                 submit: bool = True, mismatches: Mismatches | None = None) -> None:
+    def __init__(self, url: str, owners: int, run: str, *, submit: bool = True,
+                 skeleton: bool = False, mismatches: Mismatches | None = None) -> None:
         self.url = url
-        self.sim = WeChatSimulator(url, token=TOKEN, appid=APPID, aes_key=aes_key)
-        self.crypto = WeChatCrypto(TOKEN, aes_key, APPID) if aes_key else None
+        self.sim = WeChatSimulator(url, token=TOKEN, appid=APPID)
+        self.skeleton = skeleton  # its replies begin with the text sent
         self.mismatches = Mismatches() if mismatches is None else mismatches
         self._serials = iter(range(1 + (hash(run) % 10**6) * 1000, 10**9))
         self.owners = [Owner(f"bench-{run}-{i}", walk(submit), next(self._serials))
@@ -489,22 +525,15 @@ class Load:
         if reply is None:
             self._mismatch(owner, text, step, f"not a text reply to {owner.openid}: {raw!r}")
             return "unexpected"
-        if not step.expect.ok(reply, owner.code):
+        if not (reply.startswith(text + "\n") if self.skeleton
+                else step.expect.ok(reply, owner.code)):
             self._mismatch(owner, text, step, reply)
             return "unexpected"
-        return "submitted" if step.submits else "expected"
+        return "submitted" if step.submits and not self.skeleton else "expected"
 
     def reply_text(self, xml: str, openid: str) -> str | None:
         """The text of a passive reply to `openid`, or None if it is none. Read by hand: parsing
         the XML (as the simulator does) would cost the load generator some 20 µs a reply."""
-        if self.crypto is not None:
-            fields = {name: _element(xml, name)
-                      for name in ("Encrypt", "MsgSignature", "TimeStamp", "Nonce")}
-            try:
-                xml = self.crypto.decrypt_message(fields, fields["MsgSignature"],
-                                                  fields["TimeStamp"], fields["Nonce"])
-            except Exception:  # wechatpy fails anywhere in the signature, base64, AES or appid
-                return None
         if _element(xml, "ToUserName") != openid or _element(xml, "MsgType") != "text":
             return None
         return _element(xml, "Content")
@@ -543,37 +572,6 @@ async def spread(load: Load, concurrency: int) -> None:
                 await load.send(owner)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-
-
-async def open_loop(load: Load, rate: float, seconds: float) -> tuple[float, Stats]:
-    """Send at `rate` on a fixed timeline; each message goes to an owner who is not waiting."""
-    stats = Stats()
-    idle = list(load.owners)
-    tasks: set[asyncio.Task[None]] = set()
-    dropped = 0
-
-    async def one(owner: Owner, scheduled: float) -> None:
-        verdict = await load.send(owner)
-        stats.latencies.append(time.perf_counter() - scheduled)
-        stats.note(verdict)
-        idle.append(owner)
-
-    start = time.perf_counter()
-    total = int(rate * seconds)
-    for i in range(total):
-        scheduled = start + i / rate
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if not idle:
-            dropped += 1  # every owner is waiting: counts as an error, not as silence
-            continue
-        task = asyncio.create_task(one(idle.pop(0), scheduled))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-    await asyncio.gather(*tasks)
-    stats.errors += dropped
-    return total / (time.perf_counter() - start), stats
 
 
 # --- counting Redis round trips ------------------------------------------------------------
@@ -626,16 +624,15 @@ class RoundTripProxy:
             self.server.close()
 
 
-async def count_round_trips(redis_url: str, database_url: str | None, data_dir: Path,
-                            answers: int, mismatches: Mismatches) -> float:
+async def count_round_trips(redis_url: str, data_dir: Path, answers: int,
+                            mismatches: Mismatches) -> float:
     port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
     proxy = RoundTripProxy(port)
     proxy_port = await proxy.start()
     try:
-        with dxbot_serve(f"redis://127.0.0.1:{proxy_port}/0", database_url,
-                         data_dir, None) as server:
+        with dxbot_serve(f"redis://127.0.0.1:{proxy_port}/0", None, data_dir) as server:
             await server.ready()
-            load = Load(server.url, 1, None, "rt", mismatches=mismatches)
+            load = Load(server.url, 1, "rt", mismatches=mismatches)
             owner = load.owners[0]
             async with load.session(1):
                 for _ in range(1 + 1 + len(PROFILE)):  # to the first question
@@ -650,60 +647,152 @@ async def count_round_trips(redis_url: str, database_url: str | None, data_dir: 
         proxy.close()
 
 
+# --- the rounds ----------------------------------------------------------------------------
+
+
+@dataclass
+class Measured:
+    """One configuration in one round."""
+
+    messages: int
+    server_cpu: float  # seconds
+    redis_cpu: float | None
+    rate: float  # messages/s
+    stats: Stats
+
+    @property
+    def cpu_us(self) -> float:
+        return self.server_cpu / self.messages * 1e6
+
+
+@dataclass
+class Configuration:
+    name: str
+    server: Server
+    load: Load
+    product: bool
+    ratio_budget: float | None
+    rounds: list[Measured] = field(default_factory=list)
+
+    def ratios(self, skeleton: Configuration) -> list[float]:
+        return [mine.cpu_us / its.cpu_us for mine, its in zip(self.rounds, skeleton.rounds,
+                                                                strict=True)]
+
+    def latencies(self) -> Stats:
+        every = Stats()
+        for measured in self.rounds:
+            every.latencies += measured.stats.latencies
+            every.errors += measured.stats.errors
+            every.unexpected += measured.stats.unexpected
+            every.submissions += measured.stats.submissions
+        return every
+
+
+async def measure(config: Configuration, redis: RedisServer, concurrency: int,
+                  seconds: float) -> Measured:
+    # The generator's own garbage collector would stall every message in flight and be counted
+    # as the server's latency: no collections while measuring.
+    gc.collect()
+    gc.disable()
+    try:
+        server_cpu = config.server.cpu_seconds()
+        redis_cpu = None if redis.pid is None else cpu_seconds(redis.pid)
+        rate, stats = await closed_loop(config.load, concurrency, seconds)
+        server_cpu = config.server.cpu_seconds() - server_cpu
+        if redis.pid is not None and redis_cpu is not None:
+            redis_cpu = cpu_seconds(redis.pid) - redis_cpu
+    finally:
+        gc.enable()
+    return Measured(len(stats.latencies), server_cpu, redis_cpu, rate, stats)
+
+
+def table(configs: list[Configuration]) -> None:
+    skeleton = configs[0]
+    print(f"{'':<16} {'CPU µs/msg':>10} {'ratio':>6} {'Redis µs':>9} {'msg/s':>7} "
+          f"{'p50 ms':>7} {'p99 ms':>7} {'submissions':>12}")
+    for config in configs:
+        every = config.latencies()
+        redis = [m.redis_cpu / m.messages * 1e6 for m in config.rounds if m.redis_cpu is not None]
+        per = (f"1 per {len(every.latencies) / every.submissions:.0f}" if every.submissions
+               else "none")
+        print(f"{config.name:<16} {median(m.cpu_us for m in config.rounds):10.0f} "
+              f"{median(config.ratios(skeleton)):5.2f}x "
+              f"{median(redis) if redis else float('nan'):9.0f} "
+              f"{median(m.rate for m in config.rounds):7.0f} {every.percentile(50):7.2f} "
+              f"{every.percentile(99):7.2f} {per:>12}")
+    print("(medians over the rounds; the ratio is to the skeleton's CPU in the same round)")
+
+
+def verdicts(configs: list[Configuration]) -> list[str]:
+    failures = []
+    skeleton = configs[0]
+    for config in configs:
+        every = config.latencies()
+        if every.errors or every.unexpected:
+            failures.append(f"{config.name}: {bad_replies(every)}")
+            continue
+        ratio = median(config.ratios(skeleton))
+        if config.ratio_budget is not None and ratio > config.ratio_budget:
+            failures.append(f"{config.name}: {ratio:.2f}x the skeleton's CPU per message > "
+                            f"{config.ratio_budget:.1f}x")
+        if config.product and every.percentile(99) > P99_BUDGET_MS:
+            failures.append(f"{config.name}: p99 {every.percentile(99):.1f} ms > "
+                            f"{P99_BUDGET_MS:.0f} ms")
+    return failures
+
+
 # --- main ----------------------------------------------------------------------------------
-
-
-def report(name: str, rate: float, stats: Stats) -> None:
-    messages = len(stats.latencies)
-    per = f"1 per {messages / stats.submissions:.1f} messages" if stats.submissions else "none"
-    print(f"{name:<34} {rate:8.0f} msg/s   p50 {stats.percentile(50):6.2f} ms   "
-          f"p99 {stats.percentile(99):6.2f} ms   ({messages} messages, {stats.errors} errors, "
-          f"{stats.unexpected} unexpected)")
-    print(f"{'':<34} submissions: {stats.submissions} ({per})")
 
 
 def bad_replies(stats: Stats) -> str:
     return f"{stats.errors} errors, {stats.unexpected} unexpected replies"
 
 
-async def run(args: argparse.Namespace, redis_url: str, data_dir: Path) -> list[str]:
-    failures: list[str] = []
+async def run(args: argparse.Namespace, redis: RedisServer, data_dir: Path) -> list[str]:
     mismatches = Mismatches()
-    aes_key = AES_KEY if args.mode == "safe" else None
-    with dxbot_serve(redis_url, args.database_url, data_dir, aes_key) as server:
-        await server.ready()
-        load = Load(server.url, max(args.owners, args.concurrency), aes_key,
-                    f"{time.time():.0f}", submit=not args.no_submit, mismatches=mismatches)
-        async with load.session(args.concurrency):
-            await spread(load, args.concurrency)  # warm-up, not reported
-            await closed_loop(load, args.concurrency, args.warmup)
-            # The generator's own garbage collector would stall every message in flight and be
-            # counted as the server's latency: no collections while measuring.
-            gc.collect()
-            gc.disable()
-            cpu_server, cpu_self = server.cpu_seconds(), time.process_time()
-            wall = time.perf_counter()
-            rate, stats = await closed_loop(load, args.concurrency, args.duration)
-            wall = time.perf_counter() - wall
-            report(f"throughput ({args.concurrency} owners at once)", rate, stats)
-            print(f"{'':<34} CPU: worker {(server.cpu_seconds() - cpu_server) / wall:.0%}, "
-                  f"load generator {(time.process_time() - cpu_self) / wall:.0%} of a core")
-            if stats.errors or stats.unexpected:
-                failures.append(f"throughput: {bad_replies(stats)}")
-            elif rate < THROUGHPUT_BUDGET:
-                failures.append(f"throughput {rate:.0f} msg/s < {THROUGHPUT_BUDGET:.0f}")
-            rate, stats = await open_loop(load, args.rate, args.duration)
-            gc.enable()
-            report(f"offered {args.rate:.0f} msg/s", rate, stats)
-            if stats.errors or stats.unexpected:
-                failures.append(f"offered load: {bad_replies(stats)}")
-            elif stats.percentile(99) > P99_BUDGET_MS:
-                failures.append(f"p99 {stats.percentile(99):.1f} ms > {P99_BUDGET_MS:.0f} ms")
-    if args.redis_url is None:
-        trips = await count_round_trips(redis_url, args.database_url, data_dir / "rt",
-                                        args.answers, mismatches)
-        print(f"{'Redis round trips per answer':<34} {trips:8.2f}   "
-              f"({args.answers} ordinary answers in a row)")
+    run_id = f"{time.time():.0f}"
+    with ExitStack() as stack:
+        skeleton = stack.enter_context(skeleton_serve(redis.url, data_dir / "skeleton"))
+        on_sqlite = stack.enter_context(dxbot_serve(redis.url, None, data_dir / "sqlite"))
+        on_postgres = (None if args.postgres_url is None else stack.enter_context(
+            dxbot_serve(redis.url, args.postgres_url, data_dir / "postgres")))
+        owners = args.concurrency
+
+        def load(server: Server, name: str, **kw: bool) -> Load:
+            return Load(server.url, owners, f"{run_id}-{name}", mismatches=mismatches, **kw)
+
+        configs = [
+            Configuration("skeleton", skeleton, load(skeleton, "skeleton", skeleton=True), False,
+                          None),
+            Configuration("chat", on_sqlite, load(on_sqlite, "chat", submit=False), True,
+                          CHAT_RATIO_BUDGET),
+            Configuration("mix SQLite", on_sqlite, load(on_sqlite, "sqlite"), True,
+                          MIX_RATIO_BUDGET)]
+        if on_postgres is not None:
+            configs.append(Configuration("mix PostgreSQL", on_postgres,
+                                         load(on_postgres, "postgres"), True, MIX_RATIO_BUDGET))
+        for server in {id(c.server): c.server for c in configs}.values():
+            await server.ready()
+        async with contextlib.AsyncExitStack() as sessions:
+            for config in configs:  # warm-up, not reported
+                await sessions.enter_async_context(config.load.session(args.concurrency))
+                await spread(config.load, args.concurrency)
+                await closed_loop(config.load, args.concurrency, args.warmup)
+            for n in range(args.rounds):
+                # Interleaved, each round in another order: whatever the machine does meanwhile
+                # falls on every configuration alike.
+                turn = n % len(configs)
+                for config in configs[turn:] + configs[:turn]:
+                    config.rounds.append(await measure(config, redis, args.concurrency,
+                                                       args.duration))
+                print(f"round {n + 1}: " + ", ".join(
+                    f"{c.name} {c.rounds[-1].cpu_us:.0f} µs" for c in configs), flush=True)
+    table(configs)
+    failures = verdicts(configs)
+    if redis.pid is not None:
+        trips = await count_round_trips(redis.url, data_dir / "rt", args.answers, mismatches)
+        print(f"Redis round trips per answer: {trips:.2f} ({args.answers} ordinary answers in a "
+              f"row)")
         if trips > ROUND_TRIP_BUDGET:
             failures.append(f"{trips:.2f} Redis round trips per answer > {ROUND_TRIP_BUDGET:.0f}")
     if mismatches.first is not None:
@@ -714,40 +803,39 @@ async def run(args: argparse.Namespace, redis_url: str, data_dir: Path) -> list[
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
-    parser.add_argument("--warmup", type=float, default=3.0)
-    parser.add_argument("--concurrency", type=int, default=64,
-                        help="owners sending at once in the throughput run")
-    parser.add_argument("--owners", type=int, default=300,
-                        help="simulated owners for the fixed-rate run")
-    parser.add_argument("--rate", type=float, default=1000.0, help="offered messages/s")
+    parser.add_argument("--duration", type=float, default=6.0, help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds (>= 3)")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--concurrency", type=int, default=32, help="owners sending at once")
     parser.add_argument("--answers", type=int, default=25,
                         help=f"answers in the round-trip count (at most {len(ISET.codes)})")
-    parser.add_argument("--mode", choices=("plain", "safe"), default="plain",
-                        help="明文 or 安全模式 (AES) messages")
-    parser.add_argument("--redis-url", help="use this Redis (the round-trip count needs the "
-                        "private server and is skipped)")
-    parser.add_argument("--database-url", help="default: a SQLite file in a temp dir")
-    parser.add_argument("--no-submit", action="store_true",
-                        help="owners never submit: the chat's cost without the archive's")
-    parser.add_argument("--quick", action="store_true", help="2-second runs, for a smoke check")
+    parser.add_argument("--redis-url", help="use this Redis (its CPU and the round-trip count "
+                        "need the private server and are skipped)")
+    parser.add_argument("--postgres-url", default=os.environ.get("DXBOT_BENCH_POSTGRES_URL"),
+                        help="also the mix on this PostgreSQL database "
+                        "(default: DXBOT_BENCH_POSTGRES_URL)")
+    parser.add_argument("--quick", action="store_true", help="short rounds, for a smoke check")
     args = parser.parse_args()
     if args.quick:
-        args.duration, args.warmup, args.answers = 2.0, 0.5, 5
+        args.duration, args.warmup, args.answers, args.rounds = 2.0, 0.5, 5, 3
     if not 1 <= args.answers <= len(ISET.codes):
         parser.error(f"--answers: from 1 to {len(ISET.codes)} (the questions and scenes)")
+    if args.rounds < 3:
+        parser.error("--rounds: at least 3 (the figures are medians)")
     print(f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; "
-          f"one dxbot serve worker, {args.mode} mode, {args.duration:g} s per measurement")
+          f"each server one worker; {args.rounds} rounds of {args.duration:g} s, "
+          f"{args.concurrency} owners at once")
     with tempfile.TemporaryDirectory(prefix="dxbot-bench-") as tmp, \
-            redis_server(args.redis_url) as redis_url:
-        failures = asyncio.run(run(args, redis_url, Path(tmp)))
+            redis_server(args.redis_url) as redis:
+        failures = asyncio.run(run(args, redis, Path(tmp)))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"load generator peak RSS {peak:.0f} MiB")
     if failures:
         print("FAILED: " + "; ".join(failures))
         return 1
-    print(f"ok: >= {THROUGHPUT_BUDGET:.0f} msg/s, p99 <= {P99_BUDGET_MS:.0f} ms at "
-          f"{args.rate:.0f} msg/s, <= {ROUND_TRIP_BUDGET:.0f} Redis round trips per answer")
+    print(f"ok: chat <= {CHAT_RATIO_BUDGET}x and mix <= {MIX_RATIO_BUDGET}x the skeleton's CPU "
+          f"per message, p99 <= {P99_BUDGET_MS:.0f} ms, <= {ROUND_TRIP_BUDGET:.0f} Redis round "
+          f"trips per answer")
     return 0
 
 

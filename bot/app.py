@@ -70,9 +70,9 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
         mp_api = wechat_client(http, redis, base, settings.miniapp_appid,
                                 settings.miniapp_secret)
         stop = asyncio.Event()
+        store = ConversationStore(redis)
         try:
             await migrate(engine)
-            store = ConversationStore(redis)
             await store.load_scripts()
             sessions = session_factory(engine)
             desk = CommissionerDesk(sessions, clock=time.time)
@@ -110,6 +110,7 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
             await http.close()
             await probes.dispose()
             await engine.dispose()
+            await store.aclose()
             await close_redis()
 
     app.cleanup_ctx.append(resources)

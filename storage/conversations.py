@@ -10,11 +10,11 @@ is its own business, as in aiogram's FSM storage.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, assert_never
 
+import orjson
 import redis.asyncio as aioredis
 
 from flows.state import (
@@ -29,6 +29,7 @@ from flows.state import (
 )
 from flows.statuses import as_status
 from storage.redis_keys import PREFIX, hash_tag
+from storage.redis_scripts import Script, ScriptRunner
 
 # Stored under the message key while the first delivery is processed. The NUL byte keeps it
 # from ever equalling a real reply (replies are XML/text).
@@ -129,9 +130,14 @@ class ConversationStore:
     def __init__(self, redis: aioredis.Redis, keys: ConversationKeys | None = None) -> None:
         self.redis = redis
         self.keys = keys or ConversationKeys()
-        self._claim = redis.register_script(_CLAIM_LUA)
-        self._commit = redis.register_script(_COMMIT_LUA)
-        self._release = redis.register_script(_RELEASE_LUA)
+        self._scripts = ScriptRunner(redis)
+        self._claim = Script(_CLAIM_LUA)
+        self._commit = Script(_COMMIT_LUA)
+        self._release = Script(_RELEASE_LUA)
+
+    async def aclose(self) -> None:
+        """Close the connections of the scripts (the client's own pool is the caller's)."""
+        await self._scripts.aclose()
 
     async def load_scripts(self) -> None:
         """Load the Lua scripts now (optional): otherwise the first commit after a start or a
@@ -148,8 +154,8 @@ class ConversationStore:
     ) -> Claim:
         """Claim a message id and load the person's state, in one round trip."""
         keys = [self.keys.message(person, dedupe_id), self.keys.state(person)]
-        claimed, cached, version, state = await self._claim(keys=keys,
-                                                            args=[PENDING, pending_ttl])
+        claimed, cached, version, state = await self._scripts.call(self._claim, keys,
+                                                                   [PENDING, pending_ttl])
         if claimed:
             return Claim(False, None, False, decode_state(state), _version(version))
         pending = cached == PENDING
@@ -224,7 +230,8 @@ class ConversationStore:
         """Drop the pending marker after a failed attempt so WeChat's retry is processed afresh.
         A cached reply is never deleted. Returns whether a marker was removed.
         """
-        removed = await self._release(keys=[self.keys.message(person, dedupe_id)], args=[PENDING])
+        removed = await self._scripts.call(self._release, [self.keys.message(person, dedupe_id)],
+                                           [PENDING])
         return bool(removed)
 
     async def _run_commit(
@@ -250,7 +257,7 @@ class ConversationStore:
             reply_ttl,
             PENDING,
         ]
-        result = await self._commit(keys=keys, args=args)
+        result = await self._scripts.call(self._commit, keys, args)
         return None if result is None else int(result)
 
 
@@ -265,14 +272,14 @@ def _decode_reply(raw: bytes) -> str | None:
 # --- the state as stored ------------------------------------------------------------------------
 
 def encode_state(state: State) -> bytes:
-    """The state as compact JSON (see `decode_state`)."""
-    return json.dumps(_state_data(state), ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8")
+    """The state as compact JSON in UTF-8 (see `decode_state`): what the stdlib's compact
+    `json.dumps(..., ensure_ascii=False)` wrote, byte for byte, at a fraction of the cost."""
+    return orjson.dumps(_state_data(state))
 
 
 def decode_state(raw: bytes | None) -> State:
     """The state `encode_state` wrote (an empty state for None)."""
-    return _state_from(json.loads(raw) if raw else None)
+    return _state_from(orjson.loads(raw) if raw else None)
 
 
 def _state_data(state: State) -> dict[str, Any]:

@@ -48,10 +48,11 @@ def create_engine(url: str, *, connect_args: Mapping[str, Any] | None = None) ->
         engine = _create_async_engine(parsed, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         return engine
-    # A server database: check connections taken from the pool (a restarted PostgreSQL
-    # otherwise fails the next request) and recycle them before idle-timeouts of proxies.
+    # A server database. No ping per checkout (a round trip on every statement's way): a
+    # connection found dead fails its statement, which invalidates the pool's older connections
+    # at once; connections are recycled before idle-timeouts of proxies.
     return _create_async_engine(
-        parsed, pool_size=5, max_overflow=10, pool_pre_ping=True, pool_recycle=1800, **options
+        parsed, pool_size=5, max_overflow=10, pool_recycle=1800, **options
     )
 
 

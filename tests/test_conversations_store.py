@@ -17,6 +17,8 @@ import pytest
 import redis.asyncio as aioredis
 from redis.asyncio.connection import AbstractConnection
 from redis.crc import key_slot
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.config import Settings
 from flows.state import (
@@ -37,6 +39,7 @@ from storage.conversations import (
     decode_state,
     encode_state,
 )
+from storage.redis_scripts import Script, ScriptRunner
 from storage.redis_server import (
     RedisStartError,
     embedded_db_path,
@@ -309,6 +312,8 @@ async def test_stored_keys_share_one_slot(store: ConversationStore) -> None:
 async def test_round_trips(store: ConversationStore, round_trips: RoundTrips) -> None:
     await store.load_scripts()  # in production: once at start-up
     await store.redis.ping()  # the connection handshake is not part of the budget
+    await store.load(PERSON)  # nor that of the scripts' own connection (SELECT of the db)
+    await store.release(PERSON, "m0")
 
     round_trips.count = 0
     claim = await store.claim(PERSON, "m1")
@@ -340,6 +345,46 @@ async def test_commit_survives_a_flushed_script_cache(store: ConversationStore) 
     assert await store.commit(PERSON, "m1", expected_version=0, state=st("s"), reply="r") == 1
 
 
+async def test_scripts_survive_a_killed_connection(store: ConversationStore) -> None:
+    # The scripts' connections are not the client's pool: when Redis drops them (a restart, a
+    # proxy's idle timeout) the call is sent again on a new one.
+    claim = await store.claim(PERSON, "m1")
+    killed = await store.redis.execute_command("CLIENT", "KILL", "TYPE", "normal",
+                                               "SKIPME", "yes")
+    assert killed >= 1
+    assert await store.commit(PERSON, "m1", expected_version=claim.version, state=st("s"),
+                              reply="r") == 1
+    assert (await store.claim(PERSON, "m1")).reply == "r"
+
+
+async def test_an_error_reply_keeps_the_connection(redis_client: aioredis.Redis) -> None:
+    runner = ScriptRunner(redis_client)
+    failing, echo = Script("return redis.error_reply('boom')"), Script("return ARGV[1]")
+    try:
+        with pytest.raises(ResponseError, match="boom"):
+            await runner.call(failing, [], [])
+        assert await runner.call(echo, [], ["ok"]) == b"ok"
+        assert len(runner._idle) == 1  # the same connection, read whole and reused
+    finally:
+        await runner.aclose()
+
+
+async def test_a_hung_redis_is_a_timeout_not_a_hang(redis_client: aioredis.Redis) -> None:
+    runner = ScriptRunner(redis_client, timeout=0.3)
+    slow = Script("local t = redis.call('TIME') local s = t[1] * 1e6 + t[2] "
+                  "repeat local n = redis.call('TIME') until n[1] * 1e6 + n[2] - s > 800000 "
+                  "return 1")
+    try:
+        started = time.monotonic()
+        with pytest.raises(RedisTimeoutError):
+            await runner.call(slow, [], [])
+        assert time.monotonic() - started < 2.5  # one retry, each within the deadline
+        await asyncio.sleep(2.0)  # both attempts' scripts end; then Redis answers at once
+        assert await runner.call(Script("return 2"), [], []) == 2
+    finally:
+        await runner.aclose()
+
+
 # --- open_redis ---
 
 
@@ -357,6 +402,7 @@ async def test_embedded_server_keeps_data_across_restart(tmp_path: Path) -> None
     await store.claim(PERSON, "m1")
     await store.commit(PERSON, "m1", expected_version=0, state=st("draft"), reply="r")
     pid = (await client.info("server"))["process_id"]
+    await store.aclose()  # the scripts' own connections (the embedded server waits for them)
     await close()
 
     assert process_gone(pid)
