@@ -7,8 +7,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.conversations import DEFAULT_STATE_TTL
@@ -39,7 +40,8 @@ def _upsert(dialect: str) -> Any:
     """The upsert of one person's row, built once per dialect: a statement built anew on every
     call is compiled anew too (about half the cost of the write)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = DraftActivity.__table__  # Core: the ORM's bulk-insert path is not needed here
+    # Core, on the table: the ORM's bulk-insert path is not needed here.
+    table = cast(Table, DraftActivity.__table__)
     statement = insert(table)
     return statement.on_conflict_do_update(
         index_elements=[table.c.person_id],
