@@ -10,10 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.conversations import DEFAULT_STATE_TTL
-from storage.db import Sessions
+from storage.db import Sessions, insert_of
 from storage.models import DraftActivity
 
 DRAFT_LIFETIME = timedelta(seconds=DEFAULT_STATE_TTL)  # untouched this long, Redis dropped it
@@ -39,7 +38,7 @@ _COLUMNS = ("person_id", "subject_id", "draft_id", "credit_code", "answered", "t
 def _upsert(dialect: str) -> Any:
     """The upsert of one person's row, built once per dialect: a statement built anew on every
     call is compiled anew too (about half the cost of the write)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_of(dialect)
     # Core, on the table: the ORM's bulk-insert path is not needed here.
     table = cast(Table, DraftActivity.__table__)
     statement = insert(table)

@@ -125,7 +125,11 @@ async def open_archive(url: str) -> AsyncIterator[Sessions]:
 
 def insert_for(session: AsyncSession) -> Callable[..., Any]:
     """The dialect's INSERT, which has ``on_conflict_do_update`` (an atomic upsert on both)."""
-    dialect = session.get_bind().dialect.name
+    return insert_of(session.get_bind().dialect.name)
+
+
+def insert_of(dialect: str) -> Callable[..., Any]:
+    """`insert_for` by the dialect's name (for statements built once per dialect)."""
     if dialect == "postgresql":
         return postgresql.insert
     if dialect == "sqlite":

@@ -78,7 +78,7 @@ class ScriptRunner:
                                                      check_health=False)
                 reply = await connection.read_response()
         except ResponseError:  # an error reply read whole: the connection itself is fine
-            self._put_back(connection)
+            await self._put_back(connection)
             raise
         except TimeoutError:  # asyncio.timeout's
             await connection.disconnect(nowait=True)
@@ -87,11 +87,11 @@ class ScriptRunner:
             # A reply may be half read (or the send half done): this connection is not reused.
             await connection.disconnect(nowait=True)
             raise
-        self._put_back(connection)
+        await self._put_back(connection)
         return reply
 
-    def _put_back(self, connection: AbstractConnection) -> None:
+    async def _put_back(self, connection: AbstractConnection) -> None:
         if self._closed or len(self._idle) >= MAX_IDLE:
-            asyncio.get_running_loop().create_task(connection.disconnect())
+            await connection.disconnect()  # rare: after a burst, or once closed
         else:
             self._idle.append(connection)
