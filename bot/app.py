@@ -35,7 +35,7 @@ from flows.indicators import DEFAULT_SET_ID, IndicatorSet, builtin_sets
 from flows.profile import builtin_reference
 from flows.state import Context
 from storage.conversations import ConversationStore
-from storage.db import create_engine, migrate, session_factory
+from storage.db import create_engine, create_read_engine, migrate, session_factory
 from storage.health import probe_engine
 from storage.identities import SubjectAliases
 from storage.mp_sessions import MpSessionStore, RateLimiter
@@ -62,6 +62,7 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
     async def resources(app: web.Application) -> AsyncIterator[None]:
         redis, close_redis = await open_redis(settings)
         engine = create_engine(settings.database_url, connect_args=connect_args)
+        readers = create_read_engine(settings.database_url)
         probes = probe_engine(settings.database_url, connect_args=connect_args)
         app[READINESS] = Readiness(redis, probes, hide=passwords(settings))
         http = aiohttp.ClientSession()
@@ -75,7 +76,9 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
             await migrate(engine)
             await store.load_scripts()
             sessions = session_factory(engine)
-            desk = CommissionerDesk(sessions, clock=time.time)
+            # Long reads beside the writer where the database needs it (SQLite: off the loop).
+            reads = sessions if readers is None else session_factory(readers)
+            desk = CommissionerDesk(sessions, clock=time.time, reads=reads)
             binder = Binder(sessions, bind_limiter(redis), clock=time.time, desk=desk)
             matcher = Matcher(sessions, ctx.iset(None), clock=time.time)
             await matcher.pool()  # loaded now, not while the first result waits for it
@@ -91,13 +94,13 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
                 exchange=mp_api.jscode2session if mp_api else None)
             max_level = len(ctx.sets[ctx.default_set].level_rules)
             app[ADMIN_KEY] = AdminAPI(settings.admin_token, sessions, ctx.reference,
-                                      ctx.tr, max_level=max_level,
+                                      ctx.tr, max_level=max_level, reads=reads,
                                       report=ReportContext(ctx.iset(None), ctx.reference,
                                                            ctx.tr))
             if settings.notice_worker:
                 channels = NoticeChannels(oa_api, mp_api, settings.notice_oa_template or None,
                                           settings.notice_mp_template or None)
-                worker = build_worker(sessions, redis, channels, ctx.tr, settings)
+                worker = build_worker(sessions, redis, channels, ctx.tr, settings, reads=reads)
                 app[WORKER_TASK] = asyncio.create_task(worker.run(stop))
             yield
         finally:
@@ -110,6 +113,8 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
             await http.close()
             await probes.dispose()
             await engine.dispose()
+            if readers is not None:
+                await readers.dispose()
             await store.aclose()
             await close_redis()
 

@@ -12,7 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Table
 
 from storage.conversations import DEFAULT_STATE_TTL
-from storage.db import Sessions, insert_of
+from storage.db import Sessions, dialect_of, execute_alone, insert_of
 from storage.models import DraftActivity
 
 DRAFT_LIFETIME = timedelta(seconds=DEFAULT_STATE_TTL)  # untouched this long, Redis dropped it
@@ -50,6 +50,4 @@ def _upsert(dialect: str) -> Any:
 async def record(sessions: Sessions, activity: Activity) -> None:
     """The person's draft as it is now (one row per person: the newest draft wins)."""
     values = {name: getattr(activity, name) for name in _COLUMNS}
-    async with sessions() as session:
-        await session.execute(_upsert(session.get_bind().dialect.name), values)
-        await session.commit()
+    await execute_alone(sessions, _upsert(dialect_of(sessions)), values)

@@ -6,21 +6,24 @@ never ORM objects. Database errors propagate unchanged: the shell turns them int
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, Table, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import Sessions, insert_for
+from storage.db import Sessions, dialect_of, execute_alone, insert_of
 from storage.models import DraftActivity, Enterprise, Person, Submission, utcnow
 
 DIMENSIONS = ("foundation", "management", "effectiveness")
 # Only official-account users can message the account, so one we hear from is subscribed.
 _CHANNELS_IMPLYING_SUBSCRIPTION = frozenset({"oa"})
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -94,43 +97,102 @@ async def record_submission(sessions: Sessions, record: SubmissionRecord) -> Sto
     submission and links the person to the enterprise (creating the person if new). A draft
     that is already stored — also by a concurrent call — is returned as it was stored first.
     """
+    draft_id = record.draft_id
+
+    async def stored(session: AsyncSession, _enterprise_id: int) -> StoredResult:
+        found = await _stored_by_draft(session, draft_id)
+        assert found is not None  # written in this transaction, or by the one that won
+        return found
+
+    return await _record(sessions, record, stored)
+
+
+async def record_with_history(sessions: Sessions, record: SubmissionRecord, *,
+                              limit: int = 2) -> tuple[StoredResult, ...]:
+    """`record_submission`, returning the enterprise's newest `limit` results once it is stored
+    (as `latest_results` by its credit code would), read in the same transaction."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+
+    async def history(session: AsyncSession, enterprise_id: int) -> tuple[StoredResult, ...]:
+        query = (_stored_query().where(Submission.enterprise_id == enterprise_id)
+                 .order_by(Submission.submitted_at.desc(), Submission.id.desc()).limit(limit))
+        return tuple(_stored(row) for row in await session.execute(query))
+
+    return await _record(sessions, record, history)
+
+
+async def _record(sessions: Sessions, record: SubmissionRecord,
+                     read: Callable[[AsyncSession, int], Awaitable[_T]]) -> _T:
+    """Write `record` and `read` what the caller returns, in one session: the read runs in the
+    write's transaction (before its commit), or after a lost race in a new one."""
     if set(record.dimensions) != set(DIMENSIONS):
         raise ValueError(
             f"dimensions must be {', '.join(DIMENSIONS)}, got {', '.join(record.dimensions)}")
     openid = _openid(record.person_id, record.channel)
+    statements = _writes(dialect_of(sessions))
     async with sessions() as session:
         now = utcnow()
         try:
-            enterprise_id = await _upsert_enterprise(session, record.profile, now)
-            submission = _submission_row(record, enterprise_id)
-            session.add(submission)
-            await session.flush()
-            insert = insert_for(session)
-            person = insert(Person).values(
-                id=record.person_id,
-                channel=record.channel,
-                openid=openid,
-                subscribed=record.channel in _CHANNELS_IMPLYING_SUBSCRIPTION,
-                enterprise_id=enterprise_id,
-                created_at=now,
-            )
-            await session.execute(person.on_conflict_do_update(
-                index_elements=[Person.id], set_={"enterprise_id": enterprise_id}))
+            enterprise_id = (await session.execute(
+                statements.enterprise, _enterprise_values(record.profile, now))).scalar_one()
+            await session.execute(statements.submission, _submission_values(record,
+                                                                            enterprise_id))
+            await session.execute(statements.person, {
+                "id": record.person_id, "channel": record.channel, "openid": openid,
+                "subscribed": record.channel in _CHANNELS_IMPLYING_SUBSCRIPTION,
+                "enterprise_id": enterprise_id, "created_at": now})
             # The draft is no longer in progress (storage.activity's rows).
-            await session.execute(delete(DraftActivity).where(
-                DraftActivity.draft_id == record.draft_id))
+            await session.execute(statements.activity_done, {"draft_id": record.draft_id})
+            # Read back rather than echo `record`: the caller sees exactly what later reads
+            # return. Committed before anyone is told.
+            found = await read(session, enterprise_id)
             await session.commit()
+            return found
         except IntegrityError:
             # The draft is stored already (a retried or concurrent submit): draft_id is unique.
             await session.rollback()
-            stored = await _stored_by_draft(session, record.draft_id)
-            if stored is None:
+            first = (await session.execute(select(Submission.enterprise_id).where(
+                Submission.draft_id == record.draft_id))).scalar_one_or_none()
+            if first is None:
                 raise
-            return stored
-        # Read back rather than echo `record`: the caller sees exactly what later reads return.
-        stored = await _stored_by_draft(session, record.draft_id)
-        assert stored is not None
-        return stored
+            return await read(session, first)
+
+
+@dataclass(frozen=True)
+class _Writes:
+    enterprise: Any
+    submission: Any
+    person: Any
+    activity_done: Any
+
+
+_ENTERPRISE_FIELDS = ("name", "city", "county", "industry", "industry_division", "employees")
+
+
+@functools.cache
+def _writes(dialect: str) -> _Writes:
+    """A submission's statements, built once per dialect (Core, on the tables: a statement built
+    on every call is compiled on every call, and the ORM's unit of work is not needed here)."""
+    insert = insert_of(dialect)
+    enterprises = cast(Table, Enterprise.__table__)
+    enterprise = insert(enterprises)
+    # The submitted profile is the latest truth: every field is overwritten, None included.
+    enterprise = enterprise.on_conflict_do_update(
+        index_elements=[enterprises.c.credit_code],
+        set_={name: enterprise.excluded[name] for name in (*_ENTERPRISE_FIELDS, "updated_at")},
+    ).returning(enterprises.c.id)
+    people = cast(Table, Person.__table__)
+    person = insert(people)
+    person = person.on_conflict_do_update(
+        index_elements=[people.c.id], set_={"enterprise_id": person.excluded.enterprise_id})
+    activity = cast(Table, DraftActivity.__table__)
+    return _Writes(
+        enterprise=enterprise,
+        submission=insert(cast(Table, Submission.__table__)),
+        person=person,
+        activity_done=delete(activity).where(activity.c.draft_id == bindparam("draft_id")),
+    )
 
 
 async def set_subscribed(
@@ -176,14 +238,15 @@ async def touch_person(
 
 async def enterprise_profile(sessions: Sessions, credit_code: str) -> Profile | None:
     """The archived profile for `credit_code`, or None when the enterprise has no archive yet."""
-    async with sessions() as session:
-        row = (await session.execute(
-            select(Enterprise).where(Enterprise.credit_code == credit_code))).scalar_one_or_none()
-        if row is None:
-            return None
-        return Profile(name=row.name, credit_code=row.credit_code, city=row.city,
-                       county=row.county, industry=row.industry,
-                       industry_division=row.industry_division, employees=row.employees)
+    rows = await execute_alone(sessions, _profile_query(), {"credit_code": credit_code})
+    return Profile(credit_code=credit_code, **rows[0]._asdict()) if rows else None
+
+
+@functools.cache
+def _profile_query() -> Select[Any]:
+    # Columns, not the ORM entity: nothing here needs an identity map.
+    return select(*(getattr(Enterprise, name) for name in _ENTERPRISE_FIELDS)).where(
+        Enterprise.credit_code == bindparam("credit_code"))
 
 
 async def latest_results(
@@ -219,8 +282,7 @@ async def latest_results(
     else:
         query = query.where(Enterprise.credit_code == credit_code)
     query = query.order_by(Submission.submitted_at.desc(), Submission.id.desc()).limit(limit)
-    async with sessions() as session:
-        return [_stored(row) for row in await session.execute(query)]
+    return [_stored(row) for row in await execute_alone(sessions, query)]
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -240,56 +302,43 @@ def _check_person(person_id: str, channel: str, openid: str) -> None:
         raise ValueError(f"person id {person_id!r} does not match {person_key(channel, openid)!r}")
 
 
-async def _upsert_enterprise(session: AsyncSession, profile: Profile, now: datetime) -> int:
-    insert = insert_for(session)
-    fields = {"name": profile.name, "city": profile.city, "county": profile.county,
-              "industry": profile.industry, "industry_division": profile.industry_division,
-              "employees": profile.employees}
-    statement = insert(Enterprise).values(
-        credit_code=profile.credit_code, created_at=now, updated_at=now, **fields)
-    # The submitted profile is the latest truth: every field is overwritten, None included.
-    statement = statement.on_conflict_do_update(
-        index_elements=[Enterprise.credit_code], set_={**fields, "updated_at": now}
-    ).returning(Enterprise.id)
-    return (await session.execute(statement)).scalar_one()
+def _enterprise_values(profile: Profile, now: datetime) -> dict[str, Any]:
+    return {"credit_code": profile.credit_code, "created_at": now, "updated_at": now,
+            **{name: getattr(profile, name) for name in _ENTERPRISE_FIELDS}}
 
 
 async def _upsert_person(sessions: Sessions, person_id: str, channel: str, openid: str, *,
                          subscribed: bool, changes: dict[str, Any]) -> None:
     # `subscribed` is for a new row only; `changes` apply to both a new and an existing row.
-    async with sessions() as session:
-        insert = insert_for(session)
-        values = {"id": person_id, "channel": channel, "openid": openid,
-                  "subscribed": subscribed, "created_at": utcnow(), **changes}
-        statement = insert(Person).values(**values)
-        await session.execute(statement.on_conflict_do_update(
-            index_elements=[Person.id], set_=changes))
-        await session.commit()
+    insert = insert_of(dialect_of(sessions))
+    values = {"id": person_id, "channel": channel, "openid": openid,
+              "subscribed": subscribed, "created_at": utcnow(), **changes}
+    statement = insert(Person).values(**values)
+    await execute_alone(sessions, statement.on_conflict_do_update(
+        index_elements=[Person.id], set_=changes))
 
 
-def _submission_row(record: SubmissionRecord, enterprise_id: int) -> Submission:
-    return Submission(
-        draft_id=record.draft_id,
-        enterprise_id=enterprise_id,
-        person_id=record.person_id,
-        subject_id=record.subject,
-        channel=record.channel,
-        indicator_set=record.indicator_set,
-        answers=record.answers,
+def _submission_values(record: SubmissionRecord, enterprise_id: int) -> dict[str, Any]:
+    return {
+        "draft_id": record.draft_id,
+        "enterprise_id": enterprise_id,
+        "person_id": record.person_id,
+        "subject_id": record.subject,
+        "channel": record.channel,
+        "indicator_set": record.indicator_set,
+        "answers": record.answers,
         # Text, not JSON numbers: figures may have more digits than a float carries.
-        figures={name: format(value, "f") for name, value in record.figures.items()},
-        profile=asdict(record.profile),
-        total=record.total,
-        foundation=record.dimensions["foundation"],
-        management=record.dimensions["management"],
-        effectiveness=record.dimensions["effectiveness"],
-        level=record.level,
-        level_name=record.level_name,
-        scene_levels=record.scene_levels,
-        result=record.result,
-        started_at=record.started_at,
-        submitted_at=record.submitted_at,
-    )
+        "figures": {name: format(value, "f") for name, value in record.figures.items()},
+        "profile": asdict(record.profile),
+        "total": record.total,
+        **{name: record.dimensions[name] for name in DIMENSIONS},
+        "level": record.level,
+        "level_name": record.level_name,
+        "scene_levels": record.scene_levels,
+        "result": record.result,
+        "started_at": record.started_at,
+        "submitted_at": record.submitted_at,
+    }
 
 
 def _stored_query() -> Select[Any]:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from flows.commissioners import Scope
 from storage import binding_codes
-from storage.db import Sessions
+from storage.db import Sessions, execute_alone
 from storage.models import Commissioner
 
 
@@ -79,9 +79,9 @@ async def get(sessions: Sessions, commissioner_id: int) -> StoredCommissioner | 
 
 
 async def bound_people(sessions: Sessions) -> set[str]:
-    async with sessions() as session:
-        return set(await session.scalars(select(Commissioner.person_id).where(
-            Commissioner.person_id.is_not(None))))
+    rows = await execute_alone(sessions, select(Commissioner.person_id).where(
+        Commissioner.person_id.is_not(None)))
+    return {row[0] for row in rows}
 
 
 async def listing(sessions: Sessions) -> list[StoredCommissioner]:

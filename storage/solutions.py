@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.pool_file import PoolRow
 from flows.solutions import Deployment, Provider, Solution
-from storage.db import Sessions, insert_for
+from storage.db import Sessions, execute_alone, insert_for
 from storage.models import PoolSolution, PoolVersion, ServiceProvider
 
 BATCH = 500
@@ -116,9 +116,8 @@ async def _bump(session: AsyncSession) -> None:
 
 async def pool_version(sessions: Sessions) -> int:
     """A number that grows with every change to the pool (one row read by its key)."""
-    async with sessions() as session:
-        found = await session.scalar(select(PoolVersion.version).where(PoolVersion.id == 1))
-        return found or 0
+    rows = await execute_alone(sessions, select(PoolVersion.version).where(PoolVersion.id == 1))
+    return rows[0][0] if rows else 0
 
 
 async def import_rows(sessions: Sessions, rows: Sequence[PoolRow], now: datetime) -> Imported:

@@ -15,7 +15,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import TextClause, bindparam, func, inspect, select, text
+from sqlalchemy import TextClause, bindparam, func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -28,7 +28,7 @@ from storage import archive, deliveries
 from storage.archive import (
     Profile,
     SubmissionRecord,
-    _submission_row,
+    _submission_values,
     enterprise_profile,
     latest_results,
     person_key,
@@ -224,9 +224,9 @@ async def test_migrate_by_url_creates_the_sqlite_directory(tmp_path: Path) -> No
 
 async def test_foreign_keys_are_enforced(sessions: Sessions) -> None:
     async with sessions() as session:
-        session.add(_submission_row(make_record(), enterprise_id=999))
         with pytest.raises(IntegrityError):
-            await session.commit()
+            await session.execute(insert(Submission).values(
+                _submission_values(make_record(), enterprise_id=999)))
 
 
 # --- recording and reading back ---
@@ -409,6 +409,34 @@ async def test_same_draft_racing_stores_one_row(sessions: Sessions) -> None:
     assert len({r.submission_id for r in results}) == 1
     assert await count(sessions, Submission) == 2
     assert await count(sessions, Enterprise) == 2
+
+
+async def test_record_with_history_returns_the_newest_results_this_one_first(
+        sessions: Sessions) -> None:
+    await record_submission(sessions, make_record("d1", total="30.1"))
+    await record_submission(sessions, make_record("d2", total="40.1", at=T0 + timedelta(days=1)))
+    await record_submission(sessions, make_record("other", profile=PROFILE_B, person_id=BOB,
+                                                  at=T0 + timedelta(days=3)))
+    newest = await archive.record_with_history(
+        sessions, make_record("d3", total="50.1", at=T0 + timedelta(days=2)), limit=2)
+    assert [r.total for r in newest] == [Decimal("50.1"), Decimal("40.1")]
+    assert newest == tuple(await latest_results(sessions, credit_code=PROFILE_A.credit_code))
+    # Again (a retried submit): nothing new is stored, the same history comes back.
+    again = await archive.record_with_history(
+        sessions, make_record("d3", total="99.1", at=T0 + timedelta(days=2)), limit=3)
+    assert [r.total for r in again] == [Decimal("50.1"), Decimal("40.1"), Decimal("30.1")]
+    assert await count(sessions, Submission) == 4
+    with pytest.raises(ValueError, match="limit"):
+        await archive.record_with_history(sessions, make_record("d4"), limit=0)
+    assert await count(sessions, Submission) == 4
+
+
+async def test_record_with_history_racing_stores_one_row(sessions: Sessions) -> None:
+    record = make_record("race", profile=PROFILE_B, person_id=BOB)
+    results = await asyncio.gather(
+        *(archive.record_with_history(sessions, record, limit=2) for _ in range(4)))
+    assert all(r == results[0] for r in results) and len(results[0]) == 1
+    assert await count(sessions, Submission) == 1
 
 
 async def test_a_later_submit_of_the_same_draft_returns_the_first(sessions: Sessions) -> None:

@@ -76,7 +76,7 @@ async def create(request: web.Request) -> web.Response:
     admin = await province_admin(request)
     spec = _spec(admin, await read_object(request, admin.tr))
     stored = await notices.create_notice(admin.sessions, spec, admin.now())
-    size = await notices.count_audience(admin.sessions, spec.audience)
+    size = await notices.count_audience(admin.reads, spec.audience)
     return json_response(notice_view(stored, size), status=201)
 
 
@@ -84,7 +84,7 @@ async def preview_draft(request: web.Request) -> web.Response:
     """The audience size of a notice not stored yet."""
     admin = await province_admin(request)
     spec = _spec(admin, await read_object(request, admin.tr))
-    return json_response({"audience_size": await notices.count_audience(admin.sessions,
+    return json_response({"audience_size": await notices.count_audience(admin.reads,
                                                                         spec.audience)})
 
 
@@ -107,7 +107,7 @@ async def show(request: web.Request) -> web.Response:
     skipped, unknown), the registrants' own messages (reminders, promotions, cancellation) by
     purpose and status, and its sign-ups by status."""
     admin = await province_admin(request)
-    return json_response(await notice_report(admin.sessions, await _stored(request, admin)))
+    return json_response(await notice_report(admin.reads, await _stored(request, admin)))
 
 
 async def notice_report(sessions: Sessions, stored: notices.StoredNotice) -> dict[str, Any]:
@@ -164,7 +164,7 @@ async def statistics(request: web.Request) -> web.Response:
     admin, who = await caller(request)
     scope = area_of(admin, who, request)
     now = admin.now()
-    stats = await area_statistics(admin.sessions, scope, now, admin.report)
+    stats = await area_statistics(admin.reads, scope, now, admin.report)
     return json_response(statistics_view(stats, scope, now, admin.report))
 
 
@@ -172,7 +172,7 @@ async def export(request: web.Request) -> web.Response:
     admin, who = await caller(request)
     scope = area_of(admin, who, request)
     now = admin.now()
-    body = await export_workbook(admin.sessions, scope, now, admin.report)
+    body = await export_workbook(admin.reads, scope, now, admin.report)
     name = f"dx-export-{now.strftime('%Y%m%d-%H%M')}.xlsx"
     return web.Response(body=body, headers={
         "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -194,7 +194,7 @@ async def enterprise_list(request: web.Request) -> web.Response:
     if problems:
         raise problems_error(problems, admin.tr)
     page, total = await enterprise_status.listing(
-        admin.sessions, scope, status, admin.now(),
+        admin.reads, scope, status, admin.now(),
         offset=offset, limit=limit)
     return json_response({"status": status, "total": total, "offset": offset, "enterprises": [
         {**asdict(e), "last_active_at": _iso(e.last_active_at),

@@ -63,9 +63,12 @@ async def principal_of(given: str, admin_token: str, sessions: Sessions) -> Prin
 class AdminAPI:
     def __init__(self, token: str, sessions: Sessions, reference: ProfileReference,
                  tr: Translator, *, max_level: int, report: ReportContext,
+                 reads: Sessions | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self._token = token
         self.sessions = sessions
+        # Figures, lists, files and audience counts (storage.db.create_read_engine).
+        self.reads = sessions if reads is None else reads
         self.reference = reference
         self.tr = tr
         self.max_level = max_level

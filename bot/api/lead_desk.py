@@ -304,7 +304,7 @@ async def lead_statistics(request: web.Request) -> web.Response:
     if problems:
         raise problems_error(problems, admin.tr)
     scope = area_of(admin, who, request)
-    _leads, _projects, stats = await lead_figures(admin.sessions, scope, admin.report)
+    _leads, _projects, stats = await lead_figures(admin.reads, scope, admin.report)
     return json_response(statistics_view(stats))
 
 

@@ -12,8 +12,8 @@ stack trace ever reaches a client.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -273,7 +273,7 @@ async def start_draft(request: web.Request) -> web.Response:
     state, version = await api.at_version(session, await api.body(request), need_draft=False)
     if state.draft is not None:
         return json_response(api.draft_view(state.draft, version))
-    state = draft_edits.start(api.ctx, state, now=int(api.clock()), new_id=uuid.uuid4().hex)
+    state = draft_edits.start(api.ctx, state, now=int(api.clock()), new_id=secrets.token_hex(16))
     version = await api.save(session, state, version)
     return json_response(api.draft_view(state.draft, version), status=201)
 

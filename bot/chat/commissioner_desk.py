@@ -31,8 +31,10 @@ def _day(at: datetime | None) -> str:
 
 
 class CommissionerDesk:
-    def __init__(self, sessions: Sessions, *, clock: Callable[[], float]) -> None:
+    def __init__(self, sessions: Sessions, *, clock: Callable[[], float],
+                 reads: Sessions | None = None) -> None:
         self.sessions = sessions
+        self.reads = sessions if reads is None else reads  # an area's counts and lists
         self.clock = clock
         self._people: frozenset[str] = frozenset()
         self._loaded_at = float("-inf")
@@ -55,7 +57,7 @@ class CommissionerDesk:
         found = await commissioners.of_person(self.sessions, person_id)
         if found is None:
             return NotCommissioner()
-        counted = await enterprise_status.progress(self.sessions, found.scope, self.now())
+        counted = await enterprise_status.progress(self.reads, found.scope, self.now())
         return AreaProgress(area_text(found.scope), counted.total, counted.by_status,
                             counted.levels)
 
@@ -65,7 +67,7 @@ class CommissionerDesk:
         if found is None:
             return NotCommissioner()
         page, total = await enterprise_status.listing(
-            self.sessions, found.scope, status, self.now(),
+            self.reads, found.scope, status, self.now(),
             offset=max(0, offset), limit=ROSTER_SHOWN)
         entries = []
         for e in page:

@@ -128,9 +128,8 @@ class Effects:
     async def submit(self, request: Submit, who: Who) -> tuple[archive.StoredResult, ...]:
         """Record the submission (one transaction); the enterprise's newest results, this one
         first. Idempotent by draft id, so a retried submit never makes a second row."""
-        await archive.record_submission(self.sessions, submission_record(request, who))
-        return tuple(await archive.latest_results(
-            self.sessions, credit_code=request.profile["credit_code"], limit=2))
+        return await archive.record_with_history(self.sessions, submission_record(request, who),
+                                                 limit=2)
 
     async def touch(self, who: Who) -> None:
         """The person wrote just now (for the 48-hour customer-service window)."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
-import uuid
 from collections.abc import Callable
 
 from bot.chat.draft_progress import DraftProgress
@@ -114,7 +114,7 @@ class OfficialAccountResponder:
 
     def _inbound(self, message: InboundMessage, *, commissioner: bool) -> Inbound:
         return Inbound(message=_message(message), now=int(self.clock()),
-                       new_id=uuid.uuid4().hex, commissioner=commissioner)
+                       new_id=secrets.token_hex(16), commissioner=commissioner)
 
     async def _step(self, who: Who, state: State, inbound: Inbound,
                     done: list[tuple[Request, Completion]]) -> Outcome:

@@ -12,14 +12,13 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
-from xml.parsers.expat import ExpatError
 
 from aiohttp import web
-from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
-from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
+
+from bot.wechat.message_xml import NotAMessage, read_fields, text_reply
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +30,6 @@ NO_REPLY = "success"
 """What WeChat accepts as "received, nothing to say" (it then neither retries nor warns)."""
 
 _READ_CHUNK = 16 * 1024
-# parse_message's failures on hostile or foreign input: broken XML, forbidden entities, bad UTF-8,
-# no <xml> root or no MsgType, or elements where it expects text.
-_PARSE_ERRORS = (ExpatError, ValueError, KeyError, TypeError, AttributeError)
 
 
 @dataclass(frozen=True)
@@ -95,15 +91,12 @@ def add_wechat_routes(
 
 def parse_inbound(xml: bytes | str) -> InboundMessage:
     """Parse a decrypted message; `BadMessage` unless it has the fields WeChat always sends."""
-    try:
-        message = parse_message(xml)
-    except _PARSE_ERRORS as exc:
-        raise BadMessage(f"not a WeChat XML message ({type(exc).__name__})") from None
-    if message is None:
+    if not xml.strip():
         raise BadMessage("empty body")
-    # wechatpy keeps the parsed <xml> element as a dict; it is the only view of message and event
-    # types that wechatpy has no class for.
-    fields: Mapping[str, Any] = message._data
+    try:
+        fields = read_fields(xml)
+    except NotAMessage as exc:
+        raise BadMessage(f"not a WeChat XML message: {exc}") from None
     create_time = _text(fields, "CreateTime")
     if not (create_time.isascii() and create_time.isdigit()):
         raise BadMessage("CreateTime is not a number")
@@ -117,12 +110,6 @@ def parse_inbound(xml: bytes | str) -> InboundMessage:
         # Lenient: a key WeChat might one day send as a structure must not turn the event away.
         key = fields.get("EventKey")
         event_key = key if isinstance(key, str) else ""
-        # parse_message renames QR-code subscriptions; responders get what WeChat sent, so that
-        # every follow is a plain "subscribe" (its key still tells the scene).
-        if event == "subscribe_scan":
-            event, event_key = "subscribe", "qrscene_" + event_key
-        elif event == "subscribe_scan_product":
-            event = "subscribe"
     elif msg_type == "text":
         content = _optional_text(fields, "Content")
     return InboundMessage(
@@ -139,12 +126,7 @@ def parse_inbound(xml: bytes | str) -> InboundMessage:
 
 def render_reply(message: InboundMessage, text: str, *, create_time: int) -> str:
     """The passive text reply to `message` (sender and receiver swapped), as XML."""
-    # wechatpy wraps the text in CDATA without escaping; a "]]>" (a user's own words quoted back)
-    # would end the section early and WeChat would drop the whole reply.
-    safe = text.replace("]]>", "]]]]><![CDATA[>")
-    reply = TextReply(source=message.to_user, target=message.from_user, content=safe,
-                      time=create_time)
-    return reply.render()
+    return text_reply(message.from_user, message.to_user, create_time, text)
 
 
 class _Callback:

@@ -85,8 +85,10 @@ class NoticeWorker:
                  idle_days: int = 7, rate: SendRate | None = None,
                  clock: Callable[[], float] = time.time,
                  heartbeat: Heartbeat | None = None,
-                 reference: ProfileReference | None = None) -> None:
+                 reference: ProfileReference | None = None,
+                 reads: Sessions | None = None) -> None:
         self.sessions = sessions
+        self.reads = sessions if reads is None else reads  # audiences, read in batches
         self.reference = reference or builtin_reference()  # names a lead's industry
         self.queue = queue
         self.channels = channels
@@ -129,7 +131,7 @@ class NoticeWorker:
             return 0
         audience = Audience.from_data(notice.audience)
         queued = 0
-        async for members in notices.stream_audience(self.sessions, audience, batch=self.batch,
+        async for members in notices.stream_audience(self.reads, audience, batch=self.batch,
                                                      after=after, now=self.now()):
             if not await self.queue.plan_lease(notice.id, self.name, ttl_ms=lease_ms):
                 return queued  # stalled past the lease: another worker plans on
@@ -445,8 +447,9 @@ async def _later(person_id: str, channel: str, attempts: int, limit: int, *,
 
 
 def build_worker(sessions: Sessions, redis: Any, channels: NoticeChannels, tr: Translator,
-                 settings: Settings) -> NoticeWorker:
-    """The worker as `dxbot serve` and `dxbot worker` run it."""
+                 settings: Settings, *, reads: Sessions | None = None) -> NoticeWorker:
+    """The worker as `dxbot serve` and `dxbot worker` run it (`reads`: see
+    storage.db.create_read_engine)."""
     rate = SendRate(redis, settings.notice_rate) if settings.notice_rate else None
     return NoticeWorker(sessions, NoticeQueue(redis), channels, tr,
                         name=f"{socket.gethostname()}-{os.getpid()}",
@@ -455,4 +458,4 @@ def build_worker(sessions: Sessions, redis: Any, channels: NoticeChannels, tr: T
                         stale_after=settings.notice_stale_seconds,
                         remind_before=settings.notice_remind_seconds,
                         pause_seconds=settings.notice_pause_seconds,
-                        idle_days=settings.idle_remind_days, rate=rate)
+                        idle_days=settings.idle_remind_days, rate=rate, reads=reads)
