@@ -33,7 +33,7 @@ from flows.commissioners import Scope  # noqa: E402
 from flows.indicators import DEFAULT_SET_ID, builtin_sets  # noqa: E402
 from flows.profile import builtin_reference, credit_code_check_char  # noqa: E402
 from storage import enterprise_status, nudges  # noqa: E402
-from storage.db import create_engine, migrate, session_factory  # noqa: E402
+from storage.db import create_engine, create_read_engine, migrate, session_factory  # noqa: E402
 from storage.models import DraftActivity, Enterprise, Submission  # noqa: E402
 
 TARGETS = {"progress": 0.3, "listing": 0.3, "statistics": 10.0, "export": 30.0,
@@ -97,25 +97,30 @@ async def timed(name: str, step: object, figures: dict[str, float]) -> object:
 
 async def run(args: argparse.Namespace, tmp: Path) -> list[str]:
     iset = builtin_sets()[DEFAULT_SET_ID]
-    engine = create_engine(args.database_url or f"sqlite+aiosqlite:///{tmp}/a.sqlite3")
+    url = args.database_url or f"sqlite+aiosqlite:///{tmp}/a.sqlite3"
+    engine = create_engine(url)
+    readers = create_read_engine(url)  # as `dxbot serve` reads figures, lists and files
     await migrate(engine)
     sessions = session_factory(engine)
+    reads = sessions if readers is None else session_factory(readers)
     await seed(sessions, args.enterprises, [s.code for s in iset.scenes])
     rc = ReportContext(iset, builtin_reference(), translator("zh_CN"))
     now = datetime.now(UTC)
     jinan = Scope(("济南市",))
     figures: dict[str, float] = {}
-    progress = await timed("progress", enterprise_status.progress(sessions, jinan, now), figures)
-    await timed("listing", enterprise_status.listing(sessions, jinan, "in_progress", now,
+    progress = await timed("progress", enterprise_status.progress(reads, jinan, now), figures)
+    await timed("listing", enterprise_status.listing(reads, jinan, "in_progress", now,
                                                      limit=200), figures)
-    await timed("statistics", area_statistics(sessions, None, now, rc), figures)
+    await timed("statistics", area_statistics(reads, None, now, rc), figures)
     stalls: list[float] = []
     watcher = asyncio.create_task(watch_loop(stalls))
-    book = await timed("export", export_workbook(sessions, None, now, rc), figures)
+    book = await timed("export", export_workbook(reads, None, now, rc), figures)
     watcher.cancel()
     done = await timed("nudge", nudges.nudge_unfinished(
         sessions, jinan, nudges.Nudger(1, "王专员", "济南市"), now), figures)
     await engine.dispose()
+    if readers is not None:
+        await readers.dispose()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{args.enterprises} enterprises; 济南 {progress.total} "  # type: ignore[attr-defined]
           f"({progress.by_status}); export {len(book) / 1e6:.1f} MB; "  # type: ignore[arg-type]

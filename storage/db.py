@@ -14,13 +14,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeAlias
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Executable, Row, event, make_url, text
+from sqlalchemy import Connection, Engine, Executable, Row, event, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
@@ -34,6 +35,8 @@ _MIGRATION_LOCK_KEY = 0x64786274  # "dxbt"
 
 Sessions: TypeAlias = async_sessionmaker[AsyncSession]
 """What every storage function takes: it opens its own sessions and transactions."""
+
+_INLINE_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()  # SQLite's, see storage.sqlite_inline
 
 
 def create_engine(url: str, *, connect_args: Mapping[str, Any] | None = None) -> AsyncEngine:
@@ -57,6 +60,7 @@ def create_engine(url: str, *, connect_args: Mapping[str, Any] | None = None) ->
         engine = _create_async_engine(parsed, async_creator=inline_creator(*args, **kwargs),
                                       **pool, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+        _INLINE_ENGINES.add(engine.sync_engine)
         return engine
     # A server database. No ping per checkout (a round trip on every statement's way): a
     # connection found dead fails its statement, which invalidates the pool's older connections
@@ -121,7 +125,20 @@ def _sqlite_reader_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntr
 def session_factory(engine: AsyncEngine) -> Sessions:
     # expire_on_commit=False: objects stay readable after commit without an implicit (and,
     # under asyncio, impossible) lazy reload.
-    return async_sessionmaker(engine, expire_on_commit=False)
+    session_class = _InlineSession if engine.sync_engine in _INLINE_ENGINES else AsyncSession
+    return async_sessionmaker(engine, expire_on_commit=False, class_=session_class)
+
+
+class _InlineSession(AsyncSession):
+    """A session on the inline SQLite engine, closed at the end of `async with` directly.
+
+    AsyncSession closes in a task of its own behind asyncio.shield, so that a cancellation
+    cannot cut a close (its rollback's round trip) short; that costs two turns of the event loop
+    per session. On the inline connection a close never waits for anything: nothing to protect.
+    """
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        await self.close()
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -184,10 +201,16 @@ async def execute_alone(sessions: Sessions, statement: Executable,
     on a busy event loop. For the message path's single reads and upserts.
     """
     engine: AsyncEngine = sessions.kw["bind"]
-    async with engine.connect() as connection:
+    connection = await engine.connect()
+    try:
         alone = await connection.execution_options(isolation_level="AUTOCOMMIT")
         result = await alone.execute(statement, parameters)
         return list(result.all()) if result.returns_rows else []
+    finally:
+        # Not `async with`: its exit closes in a task of its own behind asyncio.shield (two
+        # turns of the loop, against a cancelled close); closing an autocommit connection has
+        # no transaction to end, so nothing in it waits and nothing can be cut short.
+        await connection.close()
 
 
 def dialect_of(sessions: Sessions) -> str:

@@ -226,7 +226,7 @@ async def test_foreign_keys_are_enforced(sessions: Sessions) -> None:
     async with sessions() as session:
         with pytest.raises(IntegrityError):
             await session.execute(insert(Submission).values(
-                _submission_values(make_record(), enterprise_id=999)))
+                {**_submission_values(make_record()), "enterprise_id": 999}))
 
 
 # --- recording and reading back ---

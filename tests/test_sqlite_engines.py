@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
-from storage import activity
+from storage import activity, archive
 from storage.activity import Activity
 from storage.db import create_engine, create_read_engine, migrate, session_factory
 from storage.models import DraftActivity
-from tests.test_archive import T0
+from tests.test_archive import ALICE, T0, make_record
 
 
 def _activity(i: int) -> Activity:
@@ -118,3 +120,33 @@ async def test_a_long_read_leaves_the_loop_free(tmp_path: Path) -> None:
 def test_no_readers_where_the_writer_must_read_too(url: str) -> None:
     # In memory, each connection would be a database of its own; PostgreSQL reads as it writes.
     assert create_read_engine(url) is None
+
+
+async def _suspensions(coroutine: Coroutine[Any, Any, Any]) -> int:
+    """How often `coroutine` gives the event loop a turn before it is done."""
+    count = 0
+    while True:
+        try:
+            waited = coroutine.send(None)
+        except StopIteration:
+            return count
+        count += 1
+        while waited is not None and not waited.done():
+            await asyncio.sleep(0)
+
+
+async def test_the_message_path_never_gives_the_loop_a_turn(tmp_path: Path) -> None:
+    # Each turn would be a wait behind every other message the loop is serving (and AsyncSession
+    # closes in a shielded task: two turns), so the chat's storage calls must take none on SQLite.
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/m.sqlite3")
+    try:
+        await migrate(engine)
+        sessions = session_factory(engine)
+        assert await _suspensions(activity.record(sessions, _activity(1))) == 0
+        assert await _suspensions(archive.enterprise_profile(sessions, "none")) == 0
+        assert await _suspensions(archive.record_with_history(sessions, make_record("d1"))) == 0
+        # The same draft again: the lost race's path too.
+        assert await _suspensions(archive.record_with_history(sessions, make_record("d1"))) == 0
+        assert await _suspensions(archive.latest_results(sessions, person_id=ALICE)) == 0
+    finally:
+        await engine.dispose()
