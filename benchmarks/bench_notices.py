@@ -19,6 +19,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # also works without the editable install
@@ -51,7 +52,7 @@ async def seed(sessions: object, count: int, http: aiohttp.ClientSession, fake: 
     now = datetime.now(UTC)
     batch = 2000
     for start in range(0, count, batch):
-        rows = [{"id": f"oa:n{i:07d}", "channel": "oa", "openid": f"n{i:07d}",
+        rows: list[dict[str, Any]] = [{"id": f"oa:n{i:07d}", "channel": "oa", "openid": f"n{i:07d}",
                  "subscribed": True, "notices_opt_out": False, "created_at": now}
                 for i in range(start, min(count, start + batch))]
         async with sessions() as session:  # type: ignore[operator]
@@ -126,9 +127,9 @@ def main() -> int:
     args = parser.parse_args()
     # The loop `dxbot worker` runs on (uvloop where it is built).
     with tempfile.TemporaryDirectory(prefix="dxbot-bench-") as tmp, \
-            redis_server(args.redis_url) as redis_url, \
+            redis_server(args.redis_url) as redis, \
             asyncio.Runner(loop_factory=new_event_loop) as runner:
-        failures = runner.run(run(args, redis_url, Path(tmp)))
+        failures = runner.run(run(args, redis.url, Path(tmp)))
     if failures:
         print("FAILED: " + "; ".join(failures))
         return 1

@@ -9,6 +9,7 @@ submission and every result view).
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import platform
@@ -123,6 +124,10 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
+def _check_and_assess(iset: IndicatorSet, raw: Any, figures: Any) -> object:
+    return assess(iset, check_answers(iset, raw, figures)[0])
+
+
 def report(label: str, samples: list[float]) -> float:
     ordered = sorted(samples)
     median = statistics.median(ordered)
@@ -142,10 +147,9 @@ def main() -> int:
 
     began = time.perf_counter()
     scoring = report("assess", measure([
-        (lambda a=a: assess(iset, a)) for a in accepted]))
+        functools.partial(assess, iset, a) for a in accepted]))
     report("check_answers + assess (raw JSON)", measure([
-        (lambda raw=raw, figures=figures: assess(iset, check_answers(iset, raw, figures)[0]))
-        for raw, figures in raws]))
+        functools.partial(_check_and_assess, iset, raw, figures) for raw, figures in raws]))
     print(f"measured in {time.perf_counter() - began:.1f} s")
 
     if scoring > SCORING_BUDGET_US:

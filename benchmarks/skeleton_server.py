@@ -15,11 +15,13 @@ kernel accounts its CPU separately.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import hmac
 import json
 import time
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -54,15 +56,16 @@ def app(redis: aioredis.Redis, token: str) -> web.Application:
             pipe.set(msg_key, b"\x00pending", nx=True, ex=30)
             pipe.hmget(state_key, ["v", "s"])
             _claimed, (_version, raw) = await pipe.execute()
-        state = json.loads(raw) if raw else {"profile": {"name": "济南鲁信机械有限公司"},
-                                             "answers": {}, "n": 0}
+        state: dict[str, Any] = (json.loads(raw) if raw else
+                                 {"profile": {"name": "济南鲁信机械有限公司"},
+                                  "answers": {}, "n": 0})
         state["n"] += 1
         state["answers"][f"Q{state['n'] % 31}"] = content
         text = f"{content}\n{FILLER}"
         reply = REPLY.format(to=openid, source=account, time=int(time.time()),
                              content=text.replace("]]>", "]]]]><![CDATA[>"))
         async with redis.pipeline(transaction=False) as pipe:
-            pipe.hset(state_key, "s", json.dumps(state, ensure_ascii=False).encode())
+            pipe.hset(state_key, "s", json.dumps(state, ensure_ascii=False))
             pipe.hincrby(state_key, "v", 1)
             pipe.expire(state_key, 86400)
             pipe.set(msg_key, reply.encode(), ex=3600)
@@ -80,11 +83,11 @@ def main() -> None:
     parser.add_argument("--redis-url", required=True)
     parser.add_argument("--token", required=True)
     args = parser.parse_args()
+    loop: asyncio.AbstractEventLoop
     try:
         import uvloop
         loop = uvloop.new_event_loop()
     except ImportError:
-        import asyncio
         loop = asyncio.new_event_loop()
     redis = aioredis.Redis.from_url(args.redis_url)
     web.run_app(app(redis, args.token), host="127.0.0.1", port=args.port, access_log=None,

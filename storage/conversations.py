@@ -144,9 +144,8 @@ class ConversationStore:
         server restart pays two extra round trips for EVALSHA's NOSCRIPT fallback.
         """
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.script_load(_CLAIM_LUA)
-            pipe.script_load(_COMMIT_LUA)
-            pipe.script_load(_RELEASE_LUA)
+            for script in (self._claim, self._commit, self._release):
+                pipe.script_load(script.source)
             await pipe.execute()
 
     async def claim(

@@ -46,8 +46,9 @@ class ScriptRunner:
         pool = client.connection_pool
         self._make = pool.connection_class
         kwargs = dict(pool.connection_kwargs)
-        # One deadline per call instead (the client's socket timeout, by default).
-        self.timeout = timeout if timeout is not None else kwargs.get("socket_timeout") or 5.0
+        # One deadline per call instead: the client's socket timeout by default (none without).
+        self.timeout: float | None = (timeout if timeout is not None
+                                      else kwargs.get("socket_timeout"))
         kwargs["socket_timeout"] = None
         self._kwargs = kwargs
         self._idle: deque[AbstractConnection] = deque()
