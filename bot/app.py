@@ -26,6 +26,8 @@ from bot.chat.matching import Matcher
 from bot.chat.responder import OfficialAccountResponder
 from bot.config import Settings
 from bot.health import READINESS, Readiness, passwords, readyz
+from bot.report.links import ReportLinks
+from bot.report.page import REPORT_PAGES, ReportPages, add_report_routes
 from bot.translations import translator
 from bot.wechat.callback import Responder, add_wechat_routes
 from bot.wechat.client import WeChatClient
@@ -82,8 +84,12 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
             binder = Binder(sessions, bind_limiter(redis), clock=time.time, desk=desk)
             matcher = Matcher(sessions, ctx.iset(None), clock=time.time)
             await matcher.pool()  # loaded now, not while the first result waits for it
+            links = ReportLinks(sessions, settings.public_base,
+                                days=settings.report_link_days, clock=time.time)
+            app[REPORT_PAGES] = ReportPages(ctx, links, reads, matcher,
+                                            default_locale=settings.locale)
             effects = Effects(sessions, clock=time.time, matcher=matcher, desk=desk,
-                              binder=binder)
+                              binder=binder, links=links)
             identities = OaIdentities(SubjectAliases(redis),
                                       unionid_of=oa_api.unionid_of if oa_api else None)
             responder: Responder = OfficialAccountResponder(ctx, store, effects, identities)
@@ -123,6 +129,7 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
                       aes_key=settings.wechat_aes_key, responder_key=RESPONDER)
     add_mp_routes(app)
     add_admin_routes(app)
+    add_report_routes(app)
     app.router.add_get("/api/openapi.json", _openapi)
     app.router.add_get("/healthz", _health)  # liveness: the process answers, nothing more
     app.router.add_get("/readyz", readyz)

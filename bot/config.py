@@ -76,6 +76,13 @@ class Settings:
     idle_remind_days: int = 7  # remind owners whose draft is idle this long (0: never)
     worker_health_port: int = 0  # `dxbot worker` serves /healthz and /readyz here (0: not)
     locale: str = "zh_CN"
+    # Where owners' phones reach `dxbot serve` (the report links in results); "": this host:port.
+    public_url: str = ""
+    report_link_days: int = 30  # a report link stops working this long after it was given
+
+    @property
+    def public_base(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     def __repr__(self) -> str:
         # Settings end up in logs and tracebacks; secrets and URL passwords must not.
@@ -155,6 +162,9 @@ def load_settings(
         worker_health_port=parse("WORKER_HEALTH_PORT", Settings.worker_health_port,
                                  _whole_number(0, 65535)),
         locale=parse("LOCALE", Settings.locale, _check_locale),
+        public_url=parse("PUBLIC_URL", "", _check_http_base),
+        report_link_days=parse("REPORT_LINK_DAYS", Settings.report_link_days,
+                               _whole_number(1, 3650)),
     )
 
 

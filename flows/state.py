@@ -120,6 +120,7 @@ class PastResult:
     submitted_at: int
     enterprise_name: str
     data: Mapping[str, Any]  # flows.results.assessment_data, as stored
+    report_url: str = ""  # a link to its report page (`bot.report`); "": none to give
 
 
 @dataclass(frozen=True, slots=True)

@@ -379,3 +379,18 @@ class Project(Base):
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class ReportLink(Base):
+    """A link to one submission's report page (`/r/<token>`), for whoever holds it: only the
+    token's SHA-256 digest is kept; it stops at `expires_at`, or at once when revoked."""
+
+    __tablename__ = "report_links"
+    __table_args__ = (Index("ix_report_links_submission_id", "submission_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -144,8 +144,8 @@ async def test_migrate_empty_database_twice(db_engine: AsyncEngine) -> None:
                       "subscribe_consents", "notices", "notice_deliveries",
                       "notice_registrations", "draft_activity", "commissioners",
                       "enterprise_nudges", "api_tokens", "providers", "solutions",
-                      "pool_version", "leads", "projects"}
-    assert version == "0012"
+                      "pool_version", "leads", "projects", "report_links"}
+    assert version == "0013"
 
 
 def at_times(sql: str) -> TextClause:

@@ -391,13 +391,15 @@ async def submit(request: web.Request) -> web.Response:
         if current.draft is not None and current.draft.id == made.draft_id:
             await api.store.save(session.subject_id, State(), now_version)
     latest, previous = results[0], next(iter(results[1:]), None)
-    return json_response(result_view(latest, previous), status=201)
+    report_url = await api.effects.report_link(latest.submission_id)
+    return json_response(result_view(latest, previous, report_url), status=201)
 
 
-def result_view(latest: archive.StoredResult,
-                previous: archive.StoredResult | None) -> dict[str, Any]:
+def result_view(latest: archive.StoredResult, previous: archive.StoredResult | None,
+                report_url: str | None) -> dict[str, Any]:
     view: dict[str, Any] = {
-        "id": latest.submission_id, "credit_code": latest.credit_code,
+        "id": latest.submission_id, "report_url": report_url,
+        "credit_code": latest.credit_code,
         "enterprise_name": latest.enterprise_name, "indicator_set": latest.indicator_set,
         "submitted_at": latest.submitted_at.isoformat(), "level": latest.level,
         "level_name": latest.level_name, "total": latest.total,
@@ -479,7 +481,8 @@ async def result_detail(request: web.Request) -> web.Response:
     api = _api(request)
     session = await api.authenticate(request)
     stored, previous = await _own_result(api, session, request.match_info["id"])
-    return json_response(result_view(stored, previous))
+    report_url = await api.effects.report_link(stored.submission_id)
+    return json_response(result_view(stored, previous, report_url))
 
 
 async def subscriptions(request: web.Request) -> web.Response:

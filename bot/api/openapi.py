@@ -129,7 +129,11 @@ SCHEMAS: dict[str, Any] = {
         "required": ["id", "credit_code", "enterprise_name", "indicator_set", "submitted_at",
                      "level", "level_name", "total", "dimensions", "result", "previous"],
         "properties": {
-            "id": {"type": "integer"}, "credit_code": {"type": "string"},
+            "id": {"type": "integer"},
+            "report_url": {"type": "string", "nullable": True, "description":
+                           "a new link to the result's report page (`/r/<token>`), valid "
+                           "DXBOT_REPORT_LINK_DAYS days; null when none could be made"},
+            "credit_code": {"type": "string"},
             "enterprise_name": {"type": "string"}, "indicator_set": {"type": "string"},
             "submitted_at": _TIME, "level": {"type": "integer", "minimum": 0},
             "level_name": {"type": "string"}, "total": _NUMBER,

@@ -7,6 +7,8 @@ submission is the same record whichever channel made it.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -18,6 +20,7 @@ from bot.chat.binding import Binder
 from bot.chat.commissioner_desk import CommissionerDesk
 from bot.chat.matching import Matcher, enterprise_of
 from bot.chat.notice_board import NoticeBoard
+from bot.report.links import ReportLinks
 from bot.wechat.identity import Who
 from flows.events import (
     ArchiveFound,
@@ -54,6 +57,8 @@ from flows.solutions import MAX_LISTED, MAX_PROPOSED, Enterprise, Match
 from flows.state import PastResult
 from storage import archive, leads, notices
 
+log = logging.getLogger(__name__)
+
 
 def past_result(stored: archive.StoredResult) -> PastResult:
     return PastResult(level=stored.level, level_name=stored.level_name, total=stored.total,
@@ -89,8 +94,10 @@ class Effects:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *,
                  clock: Callable[[], float], matcher: Matcher,
-                 desk: CommissionerDesk | None = None, binder: Binder | None = None) -> None:
+                 desk: CommissionerDesk | None = None, binder: Binder | None = None,
+                 links: ReportLinks | None = None) -> None:
         self.sessions = sessions
+        self.links = links  # None: results carry no report link
         self.clock = clock
         self.matcher = matcher
         self.board = NoticeBoard(sessions, clock=clock)
@@ -125,6 +132,26 @@ class Effects:
         return await self.matcher.after_submission(results[0].result, enterprise,
                                                    limit=MAX_PROPOSED)
 
+    async def shown(self, results: tuple[archive.StoredResult, ...]) -> tuple[PastResult, ...]:
+        """The results as the conversation shows them, the newest with a new report link. A
+        link that cannot be made leaves the result without one (the result itself stands)."""
+        shown = tuple(past_result(r) for r in results)
+        url = None if not shown else await self.report_link(results[0].submission_id)
+        if url is None:
+            return shown
+        return (dataclasses.replace(shown[0], report_url=url), *shown[1:])
+
+    async def report_link(self, submission_id: int) -> str | None:
+        """A new link to a result's report page; None without links, or when none could be
+        made (the result is shown without one)."""
+        if self.links is None:
+            return None
+        try:
+            return await self.links.new(submission_id)
+        except Exception:
+            log.exception("could not make a report link for submission %s", submission_id)
+            return None
+
     async def submit(self, request: Submit, who: Who) -> tuple[archive.StoredResult, ...]:
         """Record the submission (one transaction); the enterprise's newest results, this one
         first. Idempotent by draft id, so a retried submit never makes a second row."""
@@ -146,7 +173,7 @@ class Effects:
             case Submit():
                 stored = await self.submit(request, who)
                 matches = await self._matches_after(stored, enterprise_of(request.profile))
-                return Submitted(tuple(past_result(r) for r in stored), matches)
+                return Submitted(await self.shown(stored), matches)
             case LoadResults():
                 results = tuple(await archive.latest_results(
                     sessions, subject_id=who.subject_id, limit=2))
@@ -154,7 +181,7 @@ class Effects:
                            await archive.enterprise_profile(sessions, results[0].credit_code))
                 matches = (() if profile is None
                            else await self._matches_after(results, enterprise_of(profile)))
-                return ResultsLoaded(tuple(past_result(r) for r in results), matches)
+                return ResultsLoaded(await self.shown(results), matches)
             case LoadMatches():
                 latest = await self.latest(who)
                 if latest is None:

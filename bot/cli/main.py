@@ -71,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     from bot.cli.export import add_export_arguments
 
     add_export_arguments(export)
+    report = commands.add_parser("report", help="one submission's self-assessment report as a "
+                                 "PDF, or revoke the links to its page")
+    from bot.cli.report import add_report_arguments
+
+    add_report_arguments(report)
     fake = commands.add_parser(
         "fake-wechat", help="run a fake of the WeChat API for tests and benchmarks")
     fake.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
@@ -145,6 +150,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return export.run(args, settings, sets[DEFAULT_SET_ID],
                                   translator(settings.locale))
+    if args.command == "report":
+        from bot.cli import report
+        from flows.profile import builtin_reference
+        from flows.state import Context
+
+        tr = translator(settings.locale)
+        return report.run(args, settings, Context(
+            sets=sets, default_set=DEFAULT_SET_ID, reference=builtin_reference(), tr=tr), tr)
     if args.command == "migrate":
         from storage.db import migrate
 

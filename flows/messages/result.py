@@ -78,6 +78,9 @@ def result(ctx: Context, latest: PastResult, previous: PastResult | None, *, fre
         lines += [f"{i}. {s['text']}" for i, s in enumerate(suggestions, 1)]
     lines.append(_("This is a preliminary self-assessment; the official level is confirmed by "
                    "on-site evaluation by an evaluation agency."))
+    if latest.report_url:
+        lines.append(_("The full report, to keep, print or forward: {url}").format(
+            url=latest.report_url))
     if then:
         lines.append(then)
     if not fresh and draft is not None:
