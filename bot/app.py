@@ -116,6 +116,9 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            pages = app.get(REPORT_PAGES)
+            if pages is not None:
+                pages.pdf.close()
             await http.close()
             await probes.dispose()
             await engine.dispose()

@@ -6,8 +6,12 @@ against the archive)."""
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import shutil
+import subprocess
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,13 +20,17 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import update
 
-from bot.report.links import digest
+from bot.report.links import ReportLinks, digest
+from flows.answers import check_answers
+from flows.indicators import DEFAULT_SET_ID, builtin_sets
+from flows.scoring import assess
 from storage import report_links
 from storage.archive import Profile, record_submission
-from storage.db import session_factory
+from storage.db import create_engine, migrate, session_factory
 from storage.models import ReportLink
+from tests import console
 from tests.db_fixtures import EmptyDatabase
-from tests.test_archive import make_record
+from tests.test_archive import make_record, scored_record
 from tests.test_notice_e2e import Service, service
 
 LINK = re.compile(r"/r/([A-Za-z0-9_-]{32})")
@@ -60,7 +68,7 @@ async def test_the_result_links_to_a_page_with_everything_it_says(
         assert "★" in html  # constraint scenes marked
         assert "现场评测" in html  # the official level needs on-site evaluation
         # Everything the page refers to is the bot's own.
-        refs = re.findall(r'(?:src|href)="([^"]*)"', html)
+        refs = [ref for ref in re.findall(r'(?:src|href)="([^"]*)"', html) if ref != "data:,"]
         assert refs and all(ref.startswith("/r/static/") for ref in refs), refs
         assert "http" not in "".join(refs)
         async with s.http.get(s.bot.make_url(refs[0])) as css:
@@ -136,3 +144,138 @@ async def test_peers_compared_from_five_and_counted_from_the_archive(
         expected = round(100 * below / peers)
         assert f"高于已提交的 {peers} 家企业中 {expected}% 的企业" in html
         assert "济南市" in html
+
+
+def pdf_text(path: Path) -> tuple[str, int]:
+    """The PDF's text (poppler's pdftotext) and its number of pages (pdfinfo)."""
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True,
+                          check=True).stdout
+    pages = re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE)
+    assert pages is not None
+    return text, int(pages.group(1))
+
+
+async def test_the_pdf_holds_the_report(
+    empty_database: EmptyDatabase, redis_client: aioredis.Redis, redis_socket: str | None,
+    tmp_path: Path,
+) -> None:
+    async with service(empty_database, redis_socket, tmp_path) as s:
+        token = await submit_for_link(s)
+        _status, html, _h = await page(s, token)
+        level = re.search(r'data-level="\d">([^<]+)<', html).group(1)  # type: ignore[union-attr]
+        counts = []
+        for attempt in range(2):
+            async with s.http.get(s.bot.make_url(f"/r/{token}.pdf")) as r:
+                assert r.status == 200 and r.content_type == "application/pdf"
+                assert "inline" in r.headers["Content-Disposition"]
+                body = await r.read()
+            assert body.startswith(b"%PDF-")
+            path = tmp_path / f"report-{attempt}.pdf"
+            path.write_bytes(body)
+            text, pages = pdf_text(path)
+            assert NAME in text and level in text and "91370100" in text
+            assert "自评报告" in text and re.search(r"\b1\s*/\s*\d", text)  # page numbers
+            counts.append(pages)
+        assert counts[0] == counts[1] and 2 <= counts[0] <= 4
+        fonts = subprocess.run(["pdffonts", str(tmp_path / "report-0.pdf")],
+                               capture_output=True, text=True, check=True).stdout
+        assert "CJK" in fonts and " yes " in fonts  # Chinese fonts embedded
+        async with s.http.get(s.bot.make_url(f"/r/{secrets.token_urlsafe(24)}.pdf")) as r:
+            assert r.status == 404 and r.content_type == "text/html"
+
+
+@pytest.mark.slow
+async def test_dxbot_report_writes_the_pdf_and_revokes_links(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/data/dxbot.sqlite3"
+    await migrate(url)
+    engine = create_engine(url)
+    try:
+        sessions = session_factory(engine)
+        iset = builtin_sets()[DEFAULT_SET_ID]
+        raw = {"B1": ["B", "D"], "B2": "C", "B3": "B", "B4": list("BCDEFG"), "B5": "C",
+               "B6": ["B"], "B7": ["B", "C"], "M1": "C", "M2": ["B"], "M3": ["B", "C"],
+               "M4": "B", "R1": "B", "R2": "B", "R3": "A", "R4": "B",
+               **{scene.code: i % 3 for i, scene in enumerate(iset.scenes)}}
+        answers, figures, problems = check_answers(iset, raw)
+        assert problems == []
+        stored = await record_submission(sessions, scored_record(
+            iset, assess(iset, answers), draft_id="cli", answers=answers, figures=figures))
+        links = ReportLinks(sessions, "https://bot.example", days=30, clock=time.time)
+        link = await links.new(stored.submission_id)
+    finally:
+        await engine.dispose()
+    done = console.dxbot(tmp_path, "report", str(stored.submission_id), "out.pdf")
+    assert done.returncode == 0, done.stderr
+    text, pages = pdf_text(tmp_path / "out.pdf")
+    assert stored.enterprise_name in text and pages >= 2
+    english = console.dxbot(tmp_path, "report", str(stored.submission_id), "en.pdf",
+                            "--lang", "en")
+    assert english.returncode == 0 and "Preliminary level" in pdf_text(tmp_path / "en.pdf")[0]
+    assert console.dxbot(tmp_path, "report", "999", "x.pdf").returncode == 1
+    assert console.dxbot(tmp_path, "report", "1", "x.txt").returncode == 2
+    assert not (tmp_path / "x.pdf").exists()
+    revoked = console.dxbot(tmp_path, "report", str(stored.submission_id), "--revoke")
+    assert revoked.returncode == 0 and "1" in revoked.stdout
+    engine = create_engine(url)
+    try:
+        links = ReportLinks(session_factory(engine), "https://bot.example", days=30,
+                            clock=time.time)
+        assert await links.submission_of(link.rsplit("/", 1)[1]) is None
+    finally:
+        await engine.dispose()
+
+
+def chromium() -> str:
+    """Debian's chromium (`.ci/run` installs it): the browser of the browser tests."""
+    found = os.environ.get("DXBOT_TEST_CHROMIUM") or shutil.which("chromium")
+    if not found:
+        pytest.fail("no chromium: install Debian's package (apt-get install chromium; .ci/run "
+                    "does) or set DXBOT_TEST_CHROMIUM to a Chromium binary")
+    return found
+
+
+@pytest.mark.slow
+async def test_the_page_in_a_real_browser_on_a_phone(
+    empty_database: EmptyDatabase, redis_client: aioredis.Redis, redis_socket: str | None,
+    tmp_path: Path,
+) -> None:
+    from playwright.async_api import async_playwright
+
+    async with service(empty_database, redis_socket, tmp_path) as s:
+        token = await submit_for_link(s)
+        origin = str(s.bot.make_url("")).rstrip("/")
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium(),
+                                               args=["--no-sandbox"])
+            try:
+                phone = await browser.new_context(viewport={"width": 390, "height": 844},
+                                                  device_scale_factor=2, is_mobile=True)
+                tab = await phone.new_page()
+                fetched: list[str] = []
+                problems: list[str] = []
+                tab.on("request", lambda r: fetched.append(r.url))
+                tab.on("console", lambda m: problems.append(m.text)
+                       if m.type in ("error", "warning") else None)
+                response = await tab.goto(f"{origin}/r/{token}")
+                assert response is not None and response.status == 200
+                level = await tab.locator(".level-name").inner_text()
+                assert level.endswith("级")
+                shape = await tab.locator("svg.radar polygon.shape").bounding_box()
+                assert shape is not None and shape["width"] > 50 and shape["height"] > 50
+                bar = await tab.locator("svg.bar").first.bounding_box()
+                assert bar is not None and bar["width"] > 50  # the stylesheet applied
+                assert await tab.locator("table.scenes tbody tr").count() == 16
+                # Fits the phone: nothing wider than the screen.
+                width = await tab.evaluate("document.documentElement.scrollWidth")
+                assert width <= 390
+                shot = tmp_path / "report-phone.png"
+                await tab.screenshot(path=str(shot), full_page=True)
+                assert shot.stat().st_size > 20_000
+                # Everything came from the bot, and nothing was refused by the page's policy.
+                assert fetched and all(url.startswith(origin + "/r/") for url in fetched), \
+                    fetched
+                assert problems == []
+            finally:
+                await browser.close()
