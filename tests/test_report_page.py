@@ -23,6 +23,7 @@ from sqlalchemy import update
 from bot.report.links import ReportLinks, digest
 from flows.answers import check_answers
 from flows.indicators import DEFAULT_SET_ID, builtin_sets
+from flows.profile import credit_code_check_char
 from flows.scoring import assess
 from storage import report_links
 from storage.archive import Profile, record_submission
@@ -30,7 +31,7 @@ from storage.db import create_engine, migrate, session_factory
 from storage.models import ReportLink
 from tests import console
 from tests.db_fixtures import EmptyDatabase
-from tests.test_archive import make_record, scored_record
+from tests.test_archive import T0, make_record, scored_record
 from tests.test_notice_e2e import Service, service
 
 LINK = re.compile(r"/r/([A-Za-z0-9_-]{32})")
@@ -125,12 +126,16 @@ async def test_peers_compared_from_five_and_counted_from_the_archive(
         totals = ["10.5", "20.5", "30.5", "95.5", "99.5"][:peers]
         for i, total in enumerate(totals):
             first17 = f"91370100PE{i:07d}"
-            from flows.profile import credit_code_check_char
+            profile = Profile(name=f"同行{i}有限公司", credit_code=first17
+                              + credit_code_check_char(first17), city="济南市",
+                              county="历下区", industry="F")
             await record_submission(sessions, make_record(
                 f"peer-{i}", person_id=f"oa:peer-{i}", total=total, level=i % 3,
-                profile=Profile(name=f"同行{i}有限公司", credit_code=first17
-                                + credit_code_check_char(first17), city="济南市",
-                                county="历下区", industry="F")))
+                profile=profile))
+            # An older submission of the same enterprise: only its latest counts.
+            await record_submission(sessions, make_record(
+                f"peer-{i}-before", person_id=f"oa:peer-{i}", total="99.9", level=4,
+                profile=profile, at=T0 - timedelta(days=30)))
         token = await submit_for_link(s)
         status, html, _h = await page(s, token)
         assert status == 200
@@ -144,6 +149,7 @@ async def test_peers_compared_from_five_and_counted_from_the_archive(
         expected = round(100 * below / peers)
         assert f"高于已提交的 {peers} 家企业中 {expected}% 的企业" in html
         assert "济南市" in html
+        assert "<span>四级</span> <span>0</span>" in html  # the older submissions are not counted
 
 
 def pdf_text(path: Path) -> tuple[str, int]:

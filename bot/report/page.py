@@ -97,10 +97,13 @@ class ReportPages:
                        (_("All industries in {place}").format(place=city),
                         PeerGroup(None, city))]),
         ]
+        every = [group for _kind, options in candidates for _label, group in options]
+        counted = dict(zip(every, await reports.peer_counts(self.reads, of, every),
+                           strict=True))
         chosen = []
         for _kind, options in candidates:
-            counted = await reports.peer_counts(self.reads, of, [g for _l, g in options])
-            for (label, _group), counts in zip(options, counted, strict=True):
+            for label, group in options:
+                counts = counted[group]
                 if counts.size >= report.MIN_PEERS:
                     chosen.append(report.PeerInput(label, counts.by_level, counts.below))
                     break
