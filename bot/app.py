@@ -26,10 +26,11 @@ from bot.chat.matching import Matcher
 from bot.chat.responder import OfficialAccountResponder
 from bot.config import Settings
 from bot.health import READINESS, Readiness, passwords, readyz
+from bot.report.charts import ResultCharts
 from bot.report.links import ReportLinks
 from bot.report.page import REPORT_PAGES, ReportPages, add_report_routes
 from bot.translations import translator
-from bot.wechat.callback import Responder, add_wechat_routes
+from bot.wechat.callback import AFTER_REPLY_KEY, Responder, add_wechat_routes
 from bot.wechat.client import WeChatClient
 from bot.wechat.identity import OaIdentities
 from bot.worker.notices import NoticeChannels, build_worker
@@ -74,6 +75,7 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
                                 settings.miniapp_secret)
         stop = asyncio.Event()
         store = ConversationStore(redis)
+        charts: ResultCharts | None = None
         try:
             await migrate(engine)
             await store.load_scripts()
@@ -86,14 +88,18 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
             await matcher.pool()  # loaded now, not while the first result waits for it
             links = ReportLinks(sessions, settings.public_base,
                                 days=settings.report_link_days, clock=time.time)
-            app[REPORT_PAGES] = ReportPages(ctx, links, reads, matcher,
-                                            default_locale=settings.locale)
+            pages = app[REPORT_PAGES] = ReportPages(ctx, links, reads, matcher,
+                                                    default_locale=settings.locale)
+            charts = (None if oa_api is None
+                      else ResultCharts(oa_api, pages, locale=settings.locale))
             effects = Effects(sessions, clock=time.time, matcher=matcher, desk=desk,
                               binder=binder, links=links)
             identities = OaIdentities(SubjectAliases(redis),
                                       unionid_of=oa_api.unionid_of if oa_api else None)
-            responder: Responder = OfficialAccountResponder(ctx, store, effects, identities)
-            app[RESPONDER] = responder
+            responder = OfficialAccountResponder(ctx, store, effects, identities, charts=charts)
+            answers: Responder = responder
+            app[RESPONDER] = answers
+            app[AFTER_REPLY_KEY] = responder.replied
             app[API_KEY] = MiniProgramAPI(
                 ctx, store, effects, MpSessionStore(redis),
                 RateLimiter(redis, limit=settings.mp_rate_limit),
@@ -116,9 +122,10 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            pages = app.get(REPORT_PAGES)
-            if pages is not None:
-                pages.pdf.close()
+            if charts is not None:
+                await charts.aclose()
+            if REPORT_PAGES in app:
+                app[REPORT_PAGES].renderer.close()
             await http.close()
             await probes.dispose()
             await engine.dispose()

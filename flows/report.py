@@ -147,8 +147,7 @@ def build(ctx: Context, *, profile: Mapping[str, Any], credit_code: str,
         total=_num(result["total"]),
         max_score=_num(result["max_score"]),
         dimensions=dimensions,
-        radar=radar([(str(g["title"]), Decimal(str(g["score"])), Decimal(str(g["max_score"])))
-                     for g in result["groups"]]),
+        radar=_radar_of(result),
         scenes=tuple(SceneRow(str(s["code"]), str(s["name"]), bool(s["constraint"]),
                               int(s["level"]), iset.max_scene_level)
                      for s in result["scenes"]),
@@ -163,6 +162,27 @@ def build(ctx: Context, *, profile: Mapping[str, Any], credit_code: str,
         official_note=_("This is a preliminary self-assessment; the official level is "
                         "confirmed by on-site evaluation by an evaluation agency."),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ChartView:
+    """What the chart as an image of its own shows: the radar and whose, at which level."""
+
+    enterprise: str
+    level_name: str
+    total: str
+    max_score: str
+    radar: Radar
+
+
+def chart(result: Mapping[str, Any], enterprise: str) -> ChartView:
+    return ChartView(enterprise, str(result["level_name"]), _num(result["total"]),
+                     _num(result["max_score"]), _radar_of(result))
+
+
+def _radar_of(result: Mapping[str, Any]) -> Radar:
+    return radar([(str(g["title"]), Decimal(str(g["score"])), Decimal(str(g["max_score"])))
+                  for g in result["groups"]])
 
 
 def radar(groups: Sequence[tuple[str, Decimal, Decimal]], *, size: int = 360) -> Radar:

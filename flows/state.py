@@ -121,6 +121,7 @@ class PastResult:
     enterprise_name: str
     data: Mapping[str, Any]  # flows.results.assessment_data, as stored
     report_url: str = ""  # a link to its report page (`bot.report`); "": none to give
+    submission_id: int | None = None  # the archive's id
 
 
 @dataclass(frozen=True, slots=True)

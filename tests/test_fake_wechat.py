@@ -336,7 +336,8 @@ async def test_customer_service_text(api: Api) -> None:
     assert (await api.send("custom", token, text()))["errcode"] == 0
     assert (await api.send("custom", token, text(content="")))["errcode"] == 44004
     image = {"touser": "o-ann", "msgtype": "image", "image": {"media_id": "m"}}
-    assert (await api.send("custom", token, image))["errcode"] == 40008
+    assert (await api.send("custom", token, image))["errcode"] == 40007  # no such media
+    assert (await api.send("custom", token, {**image, "msgtype": "voice"}))["errcode"] == 40008
     assert (await api.send("custom", token, {"touser": "o-ann", "msgtype": "text"}))[
         "errcode"] == 47001
     assert (await api.send("custom", token, text("o-gone")))["errcode"] == 45015
@@ -345,6 +346,53 @@ async def test_customer_service_text(api: Api) -> None:
     assert (await api.send("custom", token, text()))["errcode"] == 45015
     await api.post("_fake/users", {"appid": OA, "openid": "o-ann", "unionid": "u-ann"})
     assert (await api.send("custom", token, text()))["errcode"] == 0
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(100)
+
+
+async def upload(api: Api, token: str | None, data: bytes | None, *, kind: str = "image",
+                 filename: str = "chart.png") -> dict[str, Any]:
+    form = aiohttp.FormData()
+    if data is not None:
+        form.add_field("media", data, filename=filename, content_type="image/png")
+    else:
+        form.add_field("other", "x")
+    params = {"type": kind, **({} if token is None else {"access_token": token})}
+    async with api.http.post(f"{api.base}/cgi-bin/media/upload", params=params,
+                             data=form) as response:
+        assert response.status == 200
+        answer: dict[str, Any] = await response.json()
+        return answer
+
+
+async def test_temporary_images_and_image_messages(api: Api) -> None:
+    token = await api.token()
+    uploaded = await upload(api, token, PNG)
+    assert uploaded["type"] == "image" and len(uploaded["media_id"]) >= 32
+    assert abs(uploaded["created_at"] - time.time()) < 5
+    assert api.wechat.media[uploaded["media_id"]].data == PNG
+    image = {"touser": "o-ann", "msgtype": "image", "image": {"media_id": uploaded["media_id"]}}
+    assert (await api.send("custom", token, image))["errcode"] == 0
+    assert api.wechat.messages("o-ann")[-1]["body"] == image
+    # WeChat's refusals: another type, no file, not an image by its bytes, too large, no token.
+    assert errcode(await upload(api, token, PNG, kind="voice")) == 40004
+    assert errcode(await upload(api, token, None)) == 41005
+    assert errcode(await upload(api, token, b"GIF8" + bytes(10), filename="a.png")) == 40005
+    assert errcode(await upload(api, token, PNG + bytes(10 * 1024 * 1024))) == 40009
+    assert errcode(await upload(api, None, PNG)) == 41001
+    # The call is recorded without the file's bytes.
+    (last, *_) = reversed(api.wechat.calls_to("cgi-bin/media/upload"))
+    assert last["body"] == {"media": {"filename": "chart.png", "size": len(PNG)}}
+    # A media_id is the app's own, and lives three days.
+    mini = await api.token(MINI, MINI_SECRET)
+    api.wechat.add_user(MINI, "m-ann")
+    other = {**image, "touser": "m-ann"}
+    assert (await api.send("custom", mini, other))["errcode"] == 40007
+    api.wechat.advance(3 * 86400 + 1)
+    token = await api.token()
+    await api.post("_fake/users", {"appid": OA, "openid": "o-ann"})  # wrote again just now
+    assert (await api.send("custom", token, image))["errcode"] == 40007
 
 
 # --- the record of calls ---

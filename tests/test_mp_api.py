@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -153,6 +154,12 @@ async def test_a_whole_questionnaire_over_the_api(client: MakeClient) -> None:
     assert [r["id"] for r in listed["results"]] == [result["id"]]
     detail = await ann.ok("GET", f"/api/mp/results/{result['id']}")
     assert detail["total"] == result["total"] and detail["dimensions"] == result["dimensions"]
+    # Each view of a result carries a new link to its report page, which opens that result.
+    links = {result["report_url"], detail["report_url"]}
+    assert len(links) == 2 and all(re.search(r"/r/[A-Za-z0-9_-]{32}$", u) for u in links)
+    path = "/r/" + detail["report_url"].rsplit("/r/", 1)[1]
+    async with ann.http.get(ann.base + path) as page:
+        assert page.status == 200 and PROFILE["name"] in await page.text()
 
 
 async def test_an_archived_profile_can_be_reused(client: MakeClient) -> None:

@@ -6,6 +6,7 @@ against the archive)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import secrets
@@ -15,11 +16,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import update
 
+from bot.devtools.fake_wechat import Fault
 from bot.report.links import ReportLinks, digest
 from flows.answers import check_answers
 from flows.indicators import DEFAULT_SET_ID, builtin_sets
@@ -285,3 +288,58 @@ async def test_the_page_in_a_real_browser_on_a_phone(
                 assert problems == []
             finally:
                 await browser.close()
+
+
+async def image_messages(s: Service, openid: str, *, wait: float = 10.0) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + wait
+    while True:
+        found = [m for m in s.wechat.messages(openid) if m["body"].get("msgtype") == "image"]
+        if found or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.05)
+
+
+async def test_the_result_is_followed_by_its_chart_as_an_image(
+    empty_database: EmptyDatabase, redis_client: aioredis.Redis, redis_socket: str | None,
+    tmp_path: Path,
+) -> None:
+    async with service(empty_database, redis_socket, tmp_path) as s:
+        await s.submit("o-chart", 1, "1", name=NAME, county="历下区")
+        (sent,) = await image_messages(s, "o-chart")
+        media = s.wechat.media[sent["body"]["image"]["media_id"]]
+        assert media.data.startswith(b"\x89PNG\r\n\x1a\n") and 20_000 < len(media.data) < 2e6
+        (upload,) = s.wechat.calls_to("cgi-bin/media/upload")  # one, for the one result
+        assert upload["errcode"] == 0 and upload["query"]["type"] == "image"
+        # 结果 shows the result again, and its chart again.
+        await s.say("o-chart", "结果")
+        for _ in range(100):
+            if len(await image_messages(s, "o-chart")) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert len(await image_messages(s, "o-chart")) == 2
+        # An ordinary answer is followed by nothing.
+        await s.say("o-chart", "帮助")
+        await asyncio.sleep(0.3)
+        assert len(await image_messages(s, "o-chart")) == 2
+
+
+async def test_a_chart_that_cannot_be_sent_leaves_the_text_result(
+    empty_database: EmptyDatabase, redis_client: aioredis.Redis, redis_socket: str | None,
+    tmp_path: Path,
+) -> None:
+    async with service(empty_database, redis_socket, tmp_path) as s:
+        s.wechat.add_fault(Fault("cgi-bin/media/upload", errcode=45009, times=None))
+        await s.submit("o-nochart", 1, "1", name=NAME, county="历下区")
+        reply = await s.say("o-nochart", "结果")
+        assert NAME in reply and LINK.search(reply)
+        for _ in range(100):
+            if s.wechat.calls_to("cgi-bin/media/upload"):
+                break
+            await asyncio.sleep(0.05)
+        assert s.wechat.calls_to("cgi-bin/media/upload")
+        await asyncio.sleep(0.3)
+        assert await image_messages(s, "o-nochart", wait=0) == []
+        s.wechat.clear_faults()
+        s.wechat.add_fault(Fault("cgi-bin/message/custom/send", drop="before", times=None))
+        reply = await s.say("o-nochart", "结果")
+        assert LINK.search(reply)

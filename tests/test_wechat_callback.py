@@ -22,6 +22,7 @@ from bot.devtools.simulator import (
     next_msg_id,
 )
 from bot.wechat.callback import (
+    AFTER_REPLY_KEY,
     MAX_BODY,
     RESPONDER_KEY,
     InboundMessage,
@@ -65,13 +66,16 @@ async def start(aiohttp_server: Any) -> Start:
     """Start a server with the callback; returns its callback URL."""
 
     async def go(responder: Recorder, *, aes_key: str | None = None,
-                 clock: Callable[[], float] = fixed_clock) -> str:
+                 clock: Callable[[], float] = fixed_clock,
+                 after_reply: Callable[[InboundMessage], None] | None = None) -> str:
         app = web.Application()
         add_wechat_routes(app, token=TOKEN, appid=APPID, aes_key=aes_key,
                           responder_key=RESPONDER_KEY, clock=clock)
 
         async def responder_ctx(app: web.Application) -> AsyncIterator[None]:
             app[RESPONDER_KEY] = responder  # the way the lead wires it: after the routes
+            if after_reply is not None:
+                app[AFTER_REPLY_KEY] = after_reply
             yield
 
         app.cleanup_ctx.append(responder_ctx)
@@ -574,3 +578,23 @@ async def test_simulator_gives_up_after_the_last_delivery(
     assert len(recorder.calls) == 2
     assert len({m.dedupe_id for m in recorder.calls}) == 1
     await asyncio.sleep(0.5)
+
+
+@pytest.mark.parametrize("aes", [False, True])
+async def test_after_a_reply_is_written_the_app_is_told(
+    start: Start, make_sim: MakeSim, aes: bool
+) -> None:
+    told: list[str] = []
+    replies = {"hi": "hello", "quiet": None}
+
+    async def answer(message: InboundMessage) -> str | None:
+        return replies[message.content]
+
+    key = AES_KEY if aes else None
+    url = await start(Recorder(answer), aes_key=key,
+                      after_reply=lambda message: told.append(message.content))
+    sim = make_sim(url, aes_key=key)
+    assert await sim.send_text(OPENID, "hi") == "hello"  # the reply arrives whole
+    assert told == ["hi"]
+    await sim.send_text(OPENID, "quiet")  # no reply: nothing to follow it
+    assert told == ["hi"]

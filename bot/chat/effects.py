@@ -63,7 +63,8 @@ log = logging.getLogger(__name__)
 def past_result(stored: archive.StoredResult) -> PastResult:
     return PastResult(level=stored.level, level_name=stored.level_name, total=stored.total,
                       submitted_at=int(stored.submitted_at.timestamp()),
-                      enterprise_name=stored.enterprise_name, data=stored.result)
+                      enterprise_name=stored.enterprise_name, data=stored.result,
+                      submission_id=stored.submission_id)
 
 
 def submission_record(request: Submit, who: Who) -> archive.SubmissionRecord:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from bot.chat.draft_progress import DraftProgress
 from bot.chat.effects import Effects
 from bot.chat.throttle import PerPersonThrottle
+from bot.report.charts import ResultCharts
 from bot.wechat.callback import InboundMessage
 from bot.wechat.identity import OaIdentities, Who
 from flows.conversation import handle, resume
@@ -32,6 +33,8 @@ from flows.events import (
     Outcome,
     Request,
     RequestFailed,
+    ResultsLoaded,
+    Submitted,
     Text,
     Unfollowed,
 )
@@ -52,8 +55,10 @@ class OfficialAccountResponder:
     """The `Responder` of the WeChat callback for the questionnaire."""
 
     def __init__(self, ctx: Context, store: ConversationStore, effects: Effects,
-                 identities: OaIdentities, *, clock: Callable[[], float] = time.time) -> None:
+                 identities: OaIdentities, *, clock: Callable[[], float] = time.time,
+                 charts: ResultCharts | None = None) -> None:
         self.ctx = ctx
+        self.charts = charts  # None: results go without their chart as an image
         self.store = store
         self.effects = effects
         self.identities = identities
@@ -71,8 +76,8 @@ class OfficialAccountResponder:
                 return claim.reply
             return await self.store.wait_reply(person, dedupe, timeout=RETRY_WAIT_SECONDS)
         try:
-            reply, state = await self._process(who, dedupe, message, claim.state,
-                                               claim.version)
+            reply, state, done = await self._process(who, dedupe, message, claim.state,
+                                                     claim.version)
         except BaseException:
             # Drop the pending marker: a later delivery (a retry after a timeout or cancellation)
             # is processed afresh instead of waiting for a reply that will never come.
@@ -81,7 +86,17 @@ class OfficialAccountResponder:
         if message.msg_type != "event":  # events are not messages from the person
             await self._note_contact(who)
         await self.progress.note(who, state.draft)
+        if self.charts is not None:
+            shown = next((c.results[0] for _r, c in done
+                          if isinstance(c, (Submitted, ResultsLoaded)) and c.results), None)
+            if shown is not None and shown.submission_id is not None:
+                self.charts.after_reply(message, shown.submission_id)
         return reply
+
+    def replied(self, message: InboundMessage) -> None:
+        """`bot.wechat.callback.AfterReply`: the reply went out; a result's chart may follow."""
+        if self.charts is not None:
+            self.charts.replied(message)
 
     async def _note_contact(self, who: Who) -> None:
         """Record when the person last wrote (customer-service messages are allowed for 48 h
@@ -95,7 +110,7 @@ class OfficialAccountResponder:
                         exc_info=True)
 
     async def _process(self, who: Who, dedupe: str, message: InboundMessage, state: State,
-                       version: int) -> tuple[str | None, State]:
+                       version: int) -> tuple[str | None, State, list[tuple[Request, Completion]]]:
         person = who.subject_id
         desk = self.effects.desk
         inbound = self._inbound(message, commissioner=desk is not None
@@ -106,7 +121,7 @@ class OfficialAccountResponder:
             committed = await self.store.commit(person, dedupe, expected_version=version,
                                                 state=outcome.state, reply=outcome.reply)
             if committed is not None:
-                return outcome.reply, outcome.state
+                return outcome.reply, outcome.state, done
             # Another message of the same person saved first: take its state and step again.
             state, version = await self.store.load(person)
         raise RuntimeError(f"state of {person} kept changing; gave up after "

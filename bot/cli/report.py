@@ -15,7 +15,7 @@ from bot.chat.matching import Matcher
 from bot.config import Settings
 from bot.report.links import ReportLinks
 from bot.report.page import ReportPages
-from bot.report.pdf import render_pdf
+from bot.report.render import render_pdf
 from bot.translations import SUPPORTED
 from flows.i18n import Translator
 from flows.state import Context

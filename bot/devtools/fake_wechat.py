@@ -2,7 +2,8 @@
 
 Same paths, parameters, JSON shapes and error codes as api.weixin.qq.com for access tokens
 (`cgi-bin/token`, `cgi-bin/stable_token`), mini-program login (`sns/jscode2session`), template,
-subscribe and customer-service messages, and `cgi-bin/user/info`. All state is in memory.
+subscribe and customer-service messages (text and image), temporary media
+(`cgi-bin/media/upload`) and `cgi-bin/user/info`. All state is in memory.
 
 WeChat's rules it keeps, because our client has to cope with them:
 
@@ -18,6 +19,10 @@ WeChat's rules it keeps, because our client has to cope with them:
   messages only to followers (43004; customer service also within 48 h of the user's last
   message: 45015), subscribe messages only against an unused consent (43101); a template message
   repeating a `client_msg_id` within 10 minutes is not sent again (its first msgid is returned);
+- `cgi-bin/media/upload?type=image` takes a multipart field `media` (40004 another type, 41005
+  no media, 40005 not a PNG/JPEG/GIF by its bytes, 40009 over 10 MB) and answers `{type,
+  media_id, created_at}`; a media_id works for its own app for three days (40007 otherwise) in
+  customer-service image messages;
 - errors are HTTP 200 with `{"errcode": N, "errmsg": "... rid: ..."}`.
 
 Control endpoints for tests and benchmarks (JSON; each mirrors a method of `FakeWeChat`):
@@ -58,7 +63,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +75,17 @@ FORCE_REFRESH_INTERVAL = 30.0  # stable_token: force_refresh at most every 30 s.
 FORCE_REFRESH_DAILY = 20  # ...and 20 times a day
 CUSTOM_WINDOW = 48 * 3600.0  # customer-service messages: within 48 h of the user's last message
 CLIENT_MSG_ID_SECONDS = 600.0  # template client_msg_id de-duplication window
+MEDIA_SECONDS = 3 * 86400.0  # temporary media live three days
+IMAGE_MAX_BYTES = 10 * 1024 * 1024
+# Images by their first bytes, as WeChat checks them (the file name does not decide).
+IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg", b"GIF87a": "gif",
+               b"GIF89a": "gif"}
 DAY = 86400.0
 
 GET_ENDPOINTS = ("cgi-bin/token", "sns/jscode2session", "cgi-bin/user/info")
 POST_ENDPOINTS = ("cgi-bin/stable_token", "cgi-bin/message/template/send",
-                  "cgi-bin/message/subscribe/send", "cgi-bin/message/custom/send")
+                  "cgi-bin/message/subscribe/send", "cgi-bin/message/custom/send",
+                  "cgi-bin/media/upload")
 ENDPOINTS = GET_ENDPOINTS + POST_ENDPOINTS
 SUBSCRIBE_STATES = ("developer", "trial", "formal")
 LANGS = ("zh_CN", "en_US", "zh_HK", "zh_TW")
@@ -84,7 +95,11 @@ ERRMSG = {
     40001: "invalid credential, access_token is invalid or not latest",
     40002: "invalid grant_type",
     40003: "invalid openid",
+    40004: "invalid media type",
+    40005: "invalid file type",
+    40007: "invalid media_id",
     40008: "invalid message type",
+    40009: "invalid image size",
     40013: "invalid appid",
     40014: "invalid access_token",
     40029: "invalid code",
@@ -94,6 +109,7 @@ ERRMSG = {
     41001: "access_token missing",
     41002: "appid missing",
     41004: "appsecret missing",
+    41005: "media data missing",
     41008: "missing code",
     42001: "access_token expired",
     43004: "require subscribe",
@@ -141,6 +157,18 @@ class User:
     last_message_at: float = 0.0
     subscribe_time: int = 0
     consents: Counter[str] = field(default_factory=Counter)  # template_id -> unused consents
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """A temporary media file, as uploaded."""
+
+    appid: str
+    media_id: str
+    type: str
+    filename: str
+    data: bytes = field(repr=False)
+    created_at: float
 
 
 @dataclass(slots=True)
@@ -224,6 +252,7 @@ class FakeWeChat:
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         self.delivered: list[dict[str, Any]] = []
+        self.media: dict[str, Media] = {}
         self._tokens: dict[str, _Token] = {}
         self._calls_by_endpoint: dict[str, list[Call]] = {}
         self._stats: dict[str, Counter[str]] = {}
@@ -544,21 +573,49 @@ class FakeWeChat:
         if not isinstance(found, tuple):
             return found
         app, user = found
-        if body.get("msgtype") != "text":
+        msgtype = body.get("msgtype")
+        if msgtype == "image":
+            image = body.get("image")
+            if not isinstance(image, dict) or not isinstance(image.get("media_id"), str):
+                return _errdict(47001, self._rid())
+            media = self.media.get(image["media_id"])
+            if (media is None or media.appid != app.appid or media.type != "image"
+                    or self.now() - media.created_at > MEDIA_SECONDS):
+                return _errdict(40007, self._rid())
+        elif msgtype != "text":
             return _errdict(40008, self._rid())
-        text = body.get("text")
-        if not isinstance(text, dict) or not isinstance(text.get("content"), str):
-            return _errdict(47001, self._rid())
-        if not text["content"]:
-            return _errdict(44004, self._rid())
+        else:
+            text = body.get("text")
+            if not isinstance(text, dict) or not isinstance(text.get("content"), str):
+                return _errdict(47001, self._rid())
+            if not text["content"]:
+                return _errdict(44004, self._rid())
         if not user.subscribed or self.now() - user.last_message_at > CUSTOM_WINDOW:
             return _errdict(45015, self._rid())
         return self._deliver("cgi-bin/message/custom/send", app, user, body)
 
+    def _cgi_bin_media_upload(self, request: web.Request, body: Any, call: Call) -> Result:
+        app = self._check_token(request, call)
+        if not isinstance(app, App):
+            return app
+        kind = request.query.get("type", "")
+        if kind != "image":  # the only type the bot sends (voice, video, thumb: not faked)
+            return _errdict(40004, self._rid())
+        if not isinstance(body, dict) or body.get("media") is None:
+            return _errdict(41005, self._rid())
+        filename, data = body["media"]
+        if len(data) > IMAGE_MAX_BYTES:
+            return _errdict(40009, self._rid())
+        if not any(data.startswith(magic) for magic in IMAGE_MAGIC):
+            return _errdict(40005, self._rid())
+        media = Media(app.appid, secrets.token_urlsafe(48), kind, filename, data, self.now())
+        self.media[media.media_id] = media
+        return {"type": kind, "media_id": media.media_id, "created_at": int(media.created_at)}
+
     # --- the HTTP side ---
 
     def app(self) -> web.Application:
-        application = web.Application(client_max_size=1024 * 1024)
+        application = web.Application(client_max_size=IMAGE_MAX_BYTES + 1024 * 1024)
         for endpoint in ENDPOINTS:
             handler = getattr(self, "_" + endpoint.replace("/", "_").replace("-", "_"))
             method = "GET" if endpoint in GET_ENDPOINTS else "POST"
@@ -580,12 +637,19 @@ class FakeWeChat:
     def _serve(self, endpoint: str, handler: Callable[[web.Request, Any, Call], Result],
                ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def serve(request: web.Request) -> web.StreamResponse:
-            body = _json_body(await request.read()) if request.method == "POST" else None
+            body: Any
+            if endpoint == "cgi-bin/media/upload":
+                body = await _media_body(request)
+                shown: Any = {"media": None if body["media"] is None else {
+                    "filename": body["media"][0], "size": len(body["media"][1])}}
+            else:
+                body = _json_body(await request.read()) if request.method == "POST" else None
+                shown = ({**body, "secret": "***"} if isinstance(body, dict) and "secret" in body
+                         else body)
             call: Call = {
                 "no": next(self._call_nos), "endpoint": endpoint, "time": self.now(),
                 "query": {k: "***" if k in _MASKED else v for k, v in request.query.items()},
-                "body": {**body, "secret": "***"} if isinstance(body, dict) and "secret" in body
-                else body,
+                "body": shown,
                 "appid": None, "token_no": None, "fault": None, "errcode": None,
             }
             self.calls.append(call)
@@ -755,6 +819,19 @@ def _optional(body: Mapping[str, Any], name: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ValueError(f"{name}: a string or null")
     return value or None
+
+
+async def _media_body(request: web.Request) -> dict[str, Any]:
+    """The multipart field `media` as (file name, bytes); None when there is none (or the body
+    is not multipart at all)."""
+    if not request.content_type.startswith("multipart/"):
+        await request.read()
+        return {"media": None}
+    reader = await request.multipart()
+    async for part in reader:
+        if isinstance(part, BodyPartReader) and part.name == "media" and part.filename:
+            return {"media": (part.filename, bytes(await part.read()))}
+    return {"media": None}
 
 
 def _json_body(raw: bytes) -> Any:

@@ -9,6 +9,7 @@ asks browsers not to keep it, index it or pass it on as a referrer. Every asset 
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import jinja2
 from aiohttp import web
@@ -16,7 +17,7 @@ from aiohttp import web
 from bot.chat.matching import Matcher, enterprise_of
 from bot.report import STATIC, TEMPLATES
 from bot.report.links import ReportLinks
-from bot.report.pdf import PdfMaker
+from bot.report.render import Renderer
 from bot.translations import SUPPORTED, translator
 from flows import report
 from flows.beijing_time import china_day
@@ -26,6 +27,8 @@ from flows.state import Context
 from storage import reports
 from storage.db import Sessions
 from storage.reports import PeerGroup, ReportSubmission
+
+log = logging.getLogger(__name__)
 
 REPORT_PAGES: web.AppKey[ReportPages] = web.AppKey("report_pages")
 
@@ -42,13 +45,13 @@ _HEADERS = {
 
 class ReportPages:
     def __init__(self, ctx: Context, links: ReportLinks, reads: Sessions, matcher: Matcher, *,
-                 default_locale: str, pdf: PdfMaker | None = None) -> None:
+                 default_locale: str, renderer: Renderer | None = None) -> None:
         self.ctx = ctx
         self.links = links
         self.reads = reads
         self.matcher = matcher
         self.default_locale = default_locale
-        self.pdf = PdfMaker() if pdf is None else pdf
+        self.renderer = Renderer() if renderer is None else renderer
         self.templates = {locale: _templates(translator(locale)) for locale in SUPPORTED}
 
     def locale(self, asked: str | None) -> str:
@@ -122,7 +125,12 @@ async def report_pdf(request: web.Request) -> web.Response:
     pages, locale, view = await _view(request)
     if view is None:
         return _not_found(pages, locale)
-    body = await pages.pdf.render(pages.render("report.html", locale, r=view, pdf=True))
+    try:
+        body = await pages.renderer.pdf(pages.render("report.html", locale, r=view, pdf=True))
+    except Exception:  # e.g. no pango or fonts on this machine: the page still works
+        log.exception("could not render the PDF of a report")
+        return web.Response(status=503, text=pages.render("no_pdf.html", locale),
+                            content_type="text/html", charset="utf-8", headers=_HEADERS)
     name = f"report-{view.credit_code}-{view.date}.pdf"
     return web.Response(body=body, content_type="application/pdf", headers={
         **_HEADERS, "Content-Disposition": f'inline; filename="{name}"'})

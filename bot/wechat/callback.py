@@ -61,6 +61,12 @@ Responder: TypeAlias = Callable[[InboundMessage], Awaitable[str | None]]
 RESPONDER_KEY: web.AppKey[Responder] = web.AppKey("wechat_responder")
 """Default app key under which `add_wechat_routes` looks up the responder."""
 
+AfterReply: TypeAlias = Callable[[InboundMessage], None]
+"""Told once a reply to the message has been written to WeChat (for what must come after it)."""
+
+AFTER_REPLY_KEY: web.AppKey[AfterReply] = web.AppKey("wechat_after_reply")
+"""Where `add_wechat_routes` looks up the optional `AfterReply`."""
+
 
 class BadMessage(ValueError):
     """The body is not a WeChat message; the reason is safe to log (it never quotes the body)."""
@@ -187,7 +193,14 @@ class _Callback:
         if encrypted:
             assert self._crypto is not None  # _encrypted() said so
             reply = self._crypto.encrypt_message(reply, query.get("nonce", ""), str(now))
-        return web.Response(text=reply, content_type="application/xml")
+        response = web.Response(text=reply, content_type="application/xml")
+        after = request.config_dict.get(AFTER_REPLY_KEY)
+        if after is not None:
+            # Written out first, so that whatever follows (an image message) comes after it.
+            await response.prepare(request)
+            await response.write_eof()
+            after(message)
+        return response
 
     def _check_signature(self, query: Mapping[str, str]) -> None:
         try:

@@ -92,6 +92,15 @@ class WeChatConnectionError(WeChatUnavailable, ConnectionError):
     """The connection failed or was closed without an answer."""
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file for WeChat's media API, sent as the multipart field ``media``."""
+
+    filename: str
+    data: bytes = field(repr=False)
+    content_type: str = "application/octet-stream"
+
+
 @dataclass(frozen=True, repr=False)
 class CodeSession:
     """What `jscode2session` says about a wx.login() code."""
@@ -224,15 +233,19 @@ class WeChatClient:
     # --- calls ---
 
     async def _request(self, method: str, path: str, *, params: Mapping[str, str],
-                       body: Any = None) -> dict[str, Any]:
+                       body: Any = None, upload: Upload | None = None) -> dict[str, Any]:
         """One HTTP call; the JSON answer, or WeChatAPIError for a nonzero errcode.
 
         Exception messages name the path and the error type only: aiohttp's own messages may
         carry the URL, whose query holds the secret or the token.
         """
-        data: bytes | None = None
+        data: bytes | aiohttp.FormData | None = None
         headers = None
-        if body is not None:
+        if upload is not None:  # a new form each time: aiohttp sends a FormData only once
+            data = aiohttp.FormData()
+            data.add_field("media", upload.data, filename=upload.filename,
+                           content_type=upload.content_type)
+        elif body is not None:
             # UTF-8 as is, as wechatpy sends it: some WeChat APIs show \\u escapes verbatim.
             data = json.dumps(body, ensure_ascii=False).encode()
             headers = {"Content-Type": "application/json; charset=utf-8"}
@@ -262,13 +275,14 @@ class WeChatClient:
         return answer
 
     async def call(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
-                   body: Any = None) -> dict[str, Any]:
+                   body: Any = None, upload: Upload | None = None) -> dict[str, Any]:
         """A call with the access token; a rejected token is replaced once and the call
         repeated (WeChat did not act on a call it rejected for its token)."""
         token = await self.access_token()
         try:
             return await self._request(method, path, params={**(params or {}),
-                                                             "access_token": token}, body=body)
+                                                             "access_token": token}, body=body,
+                                       upload=upload)
         except WeChatAPIError as error:
             if error.errcode not in TOKEN_INVALID:
                 raise
@@ -279,7 +293,8 @@ class WeChatClient:
             if fresh == token:  # no other token to be had: repeating would fail the same way
                 raise
             return await self._request(method, path, params={**(params or {}),
-                                                             "access_token": fresh}, body=body)
+                                                             "access_token": fresh}, body=body,
+                                       upload=upload)
 
     async def jscode2session(self, code: str) -> CodeSession:
         """Exchange a mini-program wx.login() code (40029 unknown, 40163 already used)."""
@@ -338,6 +353,21 @@ class WeChatClient:
         45015 otherwise)."""
         await self.call("POST", "cgi-bin/message/custom/send", body={
             "touser": touser, "msgtype": "text", "text": {"content": content}})
+
+
+    async def upload_image(self, filename: str, data: bytes, content_type: str) -> str:
+        """A temporary image (kept by WeChat three days) for messages; its media_id."""
+        answer = await self.call("POST", "cgi-bin/media/upload", params={"type": "image"},
+                                 upload=Upload(filename, data, content_type))
+        media_id = answer.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise WeChatUnavailable("media/upload answered without a media_id")
+        return media_id
+
+    async def send_custom_image(self, touser: str, media_id: str) -> None:
+        """A customer-service image message (the same 48 h rule as text)."""
+        await self.call("POST", "cgi-bin/message/custom/send", body={
+            "touser": touser, "msgtype": "image", "image": {"media_id": media_id}})
 
 
 def _msgid(answer: Mapping[str, Any]) -> int:
