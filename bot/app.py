@@ -25,6 +25,8 @@ from bot.chat.effects import Effects
 from bot.chat.matching import Matcher
 from bot.chat.responder import OfficialAccountResponder
 from bot.config import Settings
+from bot.console.links import ConsoleLinks
+from bot.console.pages import CONSOLE, Console, add_console_routes
 from bot.health import READINESS, Readiness, passwords, readyz
 from bot.report.charts import ResultCharts
 from bot.report.links import ReportLinks
@@ -37,6 +39,7 @@ from bot.worker.notices import NoticeChannels, build_worker
 from flows.indicators import DEFAULT_SET_ID, IndicatorSet, builtin_sets
 from flows.profile import builtin_reference
 from flows.state import Context
+from storage.console_sessions import ConsoleStore
 from storage.conversations import ConversationStore
 from storage.db import create_engine, create_read_engine, migrate, session_factory
 from storage.health import probe_engine
@@ -92,8 +95,11 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
                                                     default_locale=settings.locale)
             charts = (None if oa_api is None
                       else ResultCharts(oa_api, pages, locale=settings.locale))
+            console_store = ConsoleStore(redis)
             effects = Effects(sessions, clock=time.time, matcher=matcher, desk=desk,
-                              binder=binder, links=links)
+                              binder=binder, links=links,
+                              console=ConsoleLinks(console_store, sessions,
+                                                   settings.public_base))
             identities = OaIdentities(SubjectAliases(redis),
                                       unionid_of=oa_api.unionid_of if oa_api else None)
             responder = OfficialAccountResponder(ctx, store, effects, identities, charts=charts)
@@ -105,10 +111,13 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
                 RateLimiter(redis, limit=settings.mp_rate_limit),
                 exchange=mp_api.jscode2session if mp_api else None)
             max_level = len(ctx.sets[ctx.default_set].level_rules)
+            area_report = ReportContext(ctx.iset(None), ctx.reference, ctx.tr)
             app[ADMIN_KEY] = AdminAPI(settings.admin_token, sessions, ctx.reference,
                                       ctx.tr, max_level=max_level, reads=reads,
-                                      report=ReportContext(ctx.iset(None), ctx.reference,
-                                                           ctx.tr))
+                                      report=area_report)
+            app[CONSOLE] = Console(console_store, sessions, reads, area_report,
+                                   secure=settings.public_base.startswith("https:"),
+                                   default_locale=settings.locale)
             if settings.notice_worker:
                 channels = NoticeChannels(oa_api, mp_api, settings.notice_oa_template or None,
                                           settings.notice_mp_template or None)
@@ -140,6 +149,7 @@ def build_app(settings: Settings, *, sets: Mapping[str, IndicatorSet] | None = N
     add_mp_routes(app)
     add_admin_routes(app)
     add_report_routes(app)
+    add_console_routes(app)
     app.router.add_get("/api/openapi.json", _openapi)
     app.router.add_get("/healthz", _health)  # liveness: the process answers, nothing more
     app.router.add_get("/readyz", readyz)

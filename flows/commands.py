@@ -38,12 +38,14 @@ class Command(Enum):
     NUDGE = "nudge"  # 催办 [credit code] (commissioners)
     SOLUTIONS = "solutions"  # 方案 [N]: the solutions that fit, or one of them
     CONNECT = "connect"  # 对接 N: ask for the provider of solution N to call
+    CONSOLE = "console"  # 后台: a one-time sign-in link to the web console (commissioners)
 
 
 KEYWORDS: dict[Command, frozenset[str]] = {
     Command.START: frozenset({"开始测评", "开始", "测评", "开始评测", "评测", "自评", "start"}),
     Command.CONTINUE: frozenset({"继续", "继续测评", "继续答题", "continue"}),
     Command.PROGRESS: frozenset({"进度", "查看进度", "progress"}),
+    Command.CONSOLE: frozenset({"后台", "登录后台", "工作台", "电脑版", "console"}),
     Command.PREVIOUS: frozenset({"上一题", "上一步", "上题", "返回", "back"}),
     Command.RESTART: frozenset({"重新开始", "重新测评", "重来", "restart"}),
     Command.EXPLAIN: frozenset({"说明", "解释", "题目说明", "explain"}),

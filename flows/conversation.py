@@ -38,6 +38,7 @@ from flows.events import (
     BindRefused,
     CommissionerBound,
     Completion,
+    ConsoleLink,
     CreateLead,
     Followed,
     Inbound,
@@ -56,6 +57,7 @@ from flows.events import (
     NoticesListed,
     NotText,
     NudgeEnterprises,
+    OpenConsole,
     OtherEvent,
     Outcome,
     ProviderContactBound,
@@ -220,6 +222,8 @@ def resume(ctx: Context, state: State, completion: Completion) -> Outcome:
             return _reply(ctx, state, commissioner_texts.bind_refused(ctx, reason))
         case NotCommissioner():
             return _reply(ctx, state, commissioner_texts.not_commissioner(ctx))
+        case ConsoleLink(url=url, minutes=minutes):
+            return _reply(ctx, state, commissioner_texts.console_link(ctx, url, minutes))
         case AreaProgress():
             return _reply(ctx, state, commissioner_texts.scope_progress(ctx, completion))
         case RosterPage():
@@ -247,7 +251,7 @@ def _failed(ctx: Context, state: State, request: Request) -> Outcome:
             return _reply(ctx, state, solution_texts.lead_failed(ctx))
         case (LoadResults() | SetNoticeOptOut() | ListNotices() | SignUpFor() | WithdrawFrom()
               | BindCode() | LoadScopeProgress() | LoadRoster() | NudgeEnterprises()
-              | LoadMatches() | ShowSolution()):
+              | LoadMatches() | ShowSolution() | OpenConsole()):
             return _reply(ctx, state, service.unavailable(ctx))
         case _:
             assert_never(request)
@@ -310,6 +314,8 @@ def _command(ctx: Context, state: State, parsed: Parsed, inbound: Inbound) -> Ou
             return Outcome(state, None, LoadRoster(status))
         case Command.NUDGE:
             return _nudge(ctx, state, parsed.argument, inbound)
+        case Command.CONSOLE:  # the shell tells who is a commissioner
+            return Outcome(state, None, OpenConsole())
         case Command.SOLUTIONS:
             if not parsed.argument:
                 return Outcome(state, None, LoadMatches())

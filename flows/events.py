@@ -135,6 +135,11 @@ class BindCode:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenConsole:
+    """后台: a one-time link that signs this commissioner in to the web console."""
+
+
+@dataclass(frozen=True, slots=True)
 class LoadScopeProgress:
     """A commissioner's 进度: their area at a glance (the shell looks the area up itself)."""
 
@@ -175,6 +180,7 @@ class CreateLead:
 Request: TypeAlias = (LookupArchive | Submit | LoadResults | SetSubscription | SetNoticeOptOut
                       | ListNotices | SignUpFor | WithdrawFrom | BindCode
                       | LoadScopeProgress | LoadRoster | NudgeEnterprises | LoadMatches
+                      | OpenConsole
                       | ShowSolution | CreateLead)
 
 
@@ -257,6 +263,12 @@ class BindRefused:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsoleLink:
+    url: str
+    minutes: int  # how long it works (once)
+
+
+@dataclass(frozen=True, slots=True)
 class NotCommissioner:
     """A commissioner's command from someone who is not (or no longer) one."""
 
@@ -290,7 +302,8 @@ Completion: TypeAlias = (ArchiveFound | Submitted | RequestFailed | ResultsLoade
                          | SubscriptionSet | NoticeOptOutSet | NoticesListed | SignUpDone
                          | WithdrawDone | CommissionerBound | ProviderContactBound
                          | BindRefused | AreaProgress | RosterPage | NudgeReport | NotCommissioner
-                         | MatchesListed | SolutionShown | LeadCreated | LeadRefused)
+                         | MatchesListed | SolutionShown | LeadCreated | LeadRefused
+                         | ConsoleLink)
 
 
 @dataclass(frozen=True, slots=True)

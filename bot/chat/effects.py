@@ -20,6 +20,7 @@ from bot.chat.binding import Binder
 from bot.chat.commissioner_desk import CommissionerDesk
 from bot.chat.matching import Matcher, enterprise_of
 from bot.chat.notice_board import NoticeBoard
+from bot.console.links import ConsoleLinks
 from bot.report.links import ReportLinks
 from bot.wechat.identity import Who
 from flows.events import (
@@ -41,6 +42,7 @@ from flows.events import (
     NoticeOptOutSet,
     NoticesListed,
     NudgeEnterprises,
+    OpenConsole,
     Request,
     ResultsLoaded,
     SetNoticeOptOut,
@@ -96,8 +98,9 @@ class Effects:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *,
                  clock: Callable[[], float], matcher: Matcher,
                  desk: CommissionerDesk | None = None, binder: Binder | None = None,
-                 links: ReportLinks | None = None) -> None:
+                 links: ReportLinks | None = None, console: ConsoleLinks | None = None) -> None:
         self.sessions = sessions
+        self.console = console  # None: no console links on this channel
         self.links = links  # None: results carry no report link
         self.clock = clock
         self.matcher = matcher
@@ -231,5 +234,8 @@ class Effects:
             case NudgeEnterprises(credit_code=code):
                 return (NotCommissioner() if self.desk is None
                         else await self.desk.nudge(who.person_id, code))
+            case OpenConsole():
+                return (NotCommissioner() if self.console is None
+                        else await self.console.for_person(who.person_id))
             case _:
                 assert_never(request)

@@ -76,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     from bot.cli.report import add_report_arguments
 
     add_report_arguments(report)
+    console_link = commands.add_parser("console-link", help="a one-time sign-in link to the "
+                                       "web console (/console)")
+    from bot.cli.console_link import add_console_link_arguments
+
+    add_console_link_arguments(console_link)
     fake = commands.add_parser(
         "fake-wechat", help="run a fake of the WeChat API for tests and benchmarks")
     fake.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
@@ -150,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return export.run(args, settings, sets[DEFAULT_SET_ID],
                                   translator(settings.locale))
+    if args.command == "console-link":
+        from bot.cli import console_link
+
+        return console_link.run(args, settings, translator(settings.locale))
     if args.command == "report":
         from bot.cli import report
         from flows.profile import builtin_reference

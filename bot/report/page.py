@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-import jinja2
 from aiohttp import web
 
 from bot.chat.matching import Matcher, enterprise_of
 from bot.report import STATIC, TEMPLATES
 from bot.report.links import ReportLinks
 from bot.report.render import Renderer
+from bot.templating import environment
 from bot.translations import SUPPORTED, translator
 from flows import report
 from flows.beijing_time import china_day
@@ -52,7 +52,8 @@ class ReportPages:
         self.matcher = matcher
         self.default_locale = default_locale
         self.renderer = Renderer() if renderer is None else renderer
-        self.templates = {locale: _templates(translator(locale)) for locale in SUPPORTED}
+        self.templates = {locale: environment(TEMPLATES, translator(locale))
+                          for locale in SUPPORTED}
 
     def locale(self, asked: str | None) -> str:
         return asked if asked in SUPPORTED else self.default_locale
@@ -150,17 +151,8 @@ def _not_found(pages: ReportPages, locale: str) -> web.Response:
                         content_type="text/html", charset="utf-8", headers=_HEADERS)
 
 
-def _templates(tr: Translator) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-        extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True,
-        auto_reload=False, undefined=jinja2.StrictUndefined)
-    env.install_gettext_translations(tr, newstyle=True)  # type: ignore[attr-defined]
-    return env
-
 
 def add_report_routes(app: web.Application) -> None:
     app.router.add_get("/r/{token}.pdf", report_pdf)
     app.router.add_get("/r/{token}", report_page)
     app.router.add_static("/r/static/", STATIC, append_version=False)
-

@@ -47,6 +47,12 @@ def _share(part: int, whole: int) -> str:
     return "0%" if value is None else f"{value}%"
 
 
+def console_link(ctx: Context, url: str, minutes: int) -> str:
+    return ctx.tr.gettext("Your sign-in link to the console (it works once, for {minutes} "
+                          "minutes; open it in a browser, on a computer or here):\n{url}").format(
+        minutes=minutes, url=url)
+
+
 def scope_progress(ctx: Context, loaded: AreaProgress) -> str:
     _ = ctx.tr.gettext
     iset = ctx.iset(None)

@@ -34,7 +34,8 @@ def help_text(ctx: Context, draft: Draft | None, *, commissioner: bool = False) 
         lines += [_("进度: your area at a glance (enterprises by status, levels)"),
                   _("名单 未开始 / 名单 进行中 / 名单 已提交: the enterprises of your area; 下一页 "
                     "for the rest"),
-                  _("催办: nudge every unfinished enterprise of your area (催办 CREDIT-CODE: one)")]
+                  _("催办: nudge every unfinished enterprise of your area (催办 CREDIT-CODE: one)"),
+                  _("后台: a sign-in link to the console in a browser")]
     lines += [_("开始测评: start an assessment"), _("继续: continue where you stopped")]
     if not commissioner:
         lines.append(_("进度: how far you are"))
