@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select, true
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import aliased
 
 from flows.commissioners import Scope
@@ -107,19 +107,32 @@ async def progress(sessions: Sessions, scope: Scope | None, now: datetime) -> Sc
     return ScopeProgress(sum(by_status.values()), by_status, dict(sorted(levels.items())))
 
 
-async def listing(sessions: Sessions, scope: Scope | None, status: Status, now: datetime, *,
-                  offset: int = 0, limit: int = 10) -> tuple[list[EnterpriseStatus], int]:
-    """One page of the enterprises in `scope` (None: all) with `status` (by name), and how
-    many there are. The latest submission's and the latest draft's facts come in the same
-    query."""
+@dataclass(frozen=True)
+class Filters:
+    """Narrowing a list within its scope: each None (or "") leaves it open."""
+
+    county: str | None = None
+    industry: str | None = None  # a section ("C")
+    level: int | None = None  # the latest submission's
+    search: str | None = None  # part of the name, or the start of the credit code
+
+
+async def listing(sessions: Sessions, scope: Scope | None, status: Status | None,
+                  now: datetime, *, offset: int = 0, limit: int = 10,
+                  filters: Filters | None = None) -> tuple[list[EnterpriseStatus], int]:
+    """One page of the enterprises in `scope` (None: all) with `status` (by name; None: any),
+    narrowed by `filters`, and how many there are. The latest submission's and the latest
+    draft's facts come in the same query."""
     j = _joined(now)
     inner = j.select(
         Enterprise.credit_code, Enterprise.name, Enterprise.city, Enterprise.county,
         Enterprise.contact_name, Enterprise.contact_mobile, j.status.label("status"),
         j.d.answered, j.d.total, j.d.last_active_at, j.s.level, j.s.level_name,
         j.s.submitted_at,
-    ).where(in_scope(scope)).subquery()
-    chosen = select(inner).where(inner.c.status == status)
+    ).where(in_scope(scope), *_narrowed(filters or Filters())).subquery()
+    chosen = select(inner) if status is None else select(inner).where(inner.c.status == status)
+    if filters is not None and filters.level is not None:
+        chosen = chosen.where(inner.c.level == filters.level)
     async with sessions() as session:
         total = int((await session.execute(
             select(func.count()).select_from(chosen.subquery()))).scalar_one())
@@ -130,13 +143,26 @@ async def listing(sessions: Sessions, scope: Scope | None, status: Status, now: 
     for row in page:
         draft = row.status == "in_progress"  # a draft of a submitted enterprise is not shown
         found.append(EnterpriseStatus(
-            row.credit_code, row.name, row.city, row.county, status,
+            row.credit_code, row.name, row.city, row.county, row.status,
             answered=row.answered if draft else None, total=row.total if draft else None,
             last_active_at=row.last_active_at if draft else None,
             level=row.level, level_name=row.level_name,
             submitted_at=row.submitted_at, contact_name=row.contact_name,
             contact_mobile=row.contact_mobile))
     return found, total
+
+
+def _narrowed(filters: Filters) -> list[Any]:
+    conditions: list[Any] = []
+    if filters.county:
+        conditions.append(Enterprise.county == filters.county)
+    if filters.industry:
+        conditions.append(Enterprise.industry == filters.industry)
+    if filters.search:
+        text = filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(or_(Enterprise.name.like(f"%{text}%", escape="\\"),
+                              Enterprise.credit_code.like(f"{text.upper()}%", escape="\\")))
+    return conditions
 
 
 @dataclass(frozen=True)

@@ -5,17 +5,28 @@ and the overview with the area's numbers: the province sees all, a 济南 commis
 from __future__ import annotations
 
 import asyncio
+import io
 import re
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from openpyxl import load_workbook
 
+from flows.profile import builtin_reference
+from flows.roster import check_roster
+from storage import activity
+from storage.activity import Activity
 from storage.console_sessions import ConsoleStore, ConsoleUser
+from storage.db import session_factory
+from storage.roster import import_rows
 from tests import console as cli
 from tests.db_fixtures import EmptyDatabase
 from tests.test_notice_e2e import ADMIN, Service, service
 from tests.test_report_page import chromium
+from tests.test_roster import HEADER, code, row
 
 
 class Browser:
@@ -29,13 +40,15 @@ class Browser:
     async def get(self, path: str) -> tuple[int, str, dict[str, str]]:
         return await self._call("GET", path, None)
 
-    async def post(self, path: str, form: dict[str, str]) -> tuple[int, str, dict[str, str]]:
+    async def post(self, path: str, form: dict[str, Any]) -> tuple[int, str, dict[str, str]]:
         return await self._call("POST", path, form)
 
-    async def _call(self, method: str, path: str, form: dict[str, str] | None,
+    async def _call(self, method: str, path: str, form: dict[str, Any] | None,
                     ) -> tuple[int, str, dict[str, str]]:
         headers = {"Cookie": f"dxbot_console={self.cookie}"} if self.cookie else {}
-        async with self.s.http.request(method, self.s.bot.make_url(path), data=form,
+        data = None if form is None else [(k, v) for k, vs in form.items()
+                                          for v in (vs if isinstance(vs, list) else [vs])]
+        async with self.s.http.request(method, self.s.bot.make_url(path), data=data,
                                        headers=headers, allow_redirects=False) as r:
             set_cookie = r.headers.get("Set-Cookie", "")
             found = re.match(r"dxbot_console=([^;]*)", set_cookie)
@@ -92,8 +105,11 @@ async def test_sign_in_once_see_the_province_and_sign_out(
         assert (tile(html, "submitted"), tile(html, "enterprises")) == ("2", "2")
         assert "济南市" in html and "青岛市" in html
         assert "default-src 'none'" in headers["Content-Security-Policy"]
-        refs = [r for r in re.findall(r'(?:src|href)="([^"]*)"', html) if r != "data:,"]
-        assert refs and all(r.startswith("/console/static/") for r in refs)
+        assets = [ref for pair in re.findall(r'<link [^>]*href="([^"]*)"|src="([^"]*)"', html)
+                  for ref in pair if ref and ref != "data:,"]
+        assert assets and all(r.startswith("/console/static/") for r in assets), assets
+        links = re.findall(r'<a [^>]*href="([^"]*)"', html)
+        assert all(r.startswith("/console") for r in links), links
         english = (await browser.get("/console?lang=en"))[1]
         assert "Overview" in english and "completion rate" in english
 
@@ -132,6 +148,14 @@ async def test_a_commissioner_sees_their_area_only(
         # Nothing in the URL widens the area.
         wider = (await browser.get("/console?cities=青岛&scope=province"))[1]
         assert "青岛市" not in wider and tile(wider, "enterprises") == "2"
+        # The Excel file is the area's too.
+        async with s.http.get(s.bot.make_url("/console/export.xlsx?cities=青岛"),
+                              headers={"Cookie": f"dxbot_console={browser.cookie}"}) as r:
+            assert r.status == 200 and "spreadsheetml" in r.headers["Content-Type"]
+            book = load_workbook(io.BytesIO(await r.read()), read_only=True)
+        cells = {str(v) for sheet in book.worksheets for line in sheet.iter_rows(values_only=True)
+                 for v in line if v is not None}
+        assert code(1) in cells and code(3) in cells and code(2) not in cells
 
 
 async def test_an_expired_link_is_refused(
@@ -220,3 +244,77 @@ async def test_sign_in_and_out_in_a_real_browser(
                 assert problems == []
             finally:
                 await browser.close()
+
+
+async def test_the_enterprise_list_filters_pages_and_nudges(
+    empty_database: EmptyDatabase, redis_client: aioredis.Redis, redis_socket: str | None,
+    tmp_path: Path,
+) -> None:
+    async with service(empty_database, redis_socket, tmp_path) as s:
+        await s.submit("o-jn", 1, "1")  # 济南市, industry F, submitted
+        await s.submit("o-qd", 2, "2")  # 青岛市
+        sessions = session_factory(empty_database.engine())
+        now = datetime.now(UTC)
+        await import_rows(sessions, check_roster(
+            [HEADER, row(5), row(6, name="济南未开始有限公司"),
+             *(row(100 + i) for i in range(51))], builtin_reference()).rows, now)
+        await activity.record(sessions, Activity(
+            person_id="oa:o-draft", subject_id="oa:o-draft", draft_id="d5",
+            credit_code=code(5), answered=10, total=31, started_at=now, last_active_at=now))
+        async with s.http.post(s.bot.make_url("/api/admin/commissioners"),
+                               json={"name": "王专员", "cities": ["济南"]},
+                               headers={"Authorization": f"Bearer {ADMIN}"}) as r:
+            commissioner = (await r.json())["id"]
+        wang = Browser(s)
+        await wang.sign_in(await ConsoleStore(redis_client).new_link(
+            ConsoleUser("王专员", commissioner)))
+
+        async def listed(query: str) -> tuple[int, list[str], str]:
+            status, html, _h = await wang.get("/console/enterprises" + query)
+            assert status == 200
+            return (int(tile(html, "total")), re.findall(r'data-code="([0-9A-Z]{18})"', html),
+                    html)
+
+        total, codes, html = await listed("")
+        assert total == 54 and len(codes) == 50 and code(2) not in codes  # 济南 only, 50 a page
+        assert 'rel="next"' in html and 'rel="prev"' not in html
+        total, codes, html = await listed("?page=2")
+        assert len(codes) == 4 and 'rel="prev"' in html
+        assert (await listed("?status=in_progress"))[1] == [code(5)]
+        assert "(10/31)" in (await listed("?status=in_progress"))[2]
+        assert (await listed("?q=未开始"))[1] == [code(6)]
+        assert (await listed(f"?q={code(1).lower()}"))[1] == [code(1)]
+        assert (await listed("?industry=F"))[1] == [code(1)]
+        assert (await listed("?status=submitted&level=9"))[1] == [code(1)]  # bad: ignored
+        assert (await listed("?county=黄岛区"))[0] == 0  # a 青岛 county: nothing beyond the area
+        assert (await listed("?status=bogus&page=-3"))[0] == 54
+
+        # 催办 from the list: the chat's rules, and the CSRF token.
+        form = {"code": [code(5), code(6), code(1), code(2)]}
+        status, _html, _h = await wang.post("/console/enterprises/nudge", form)
+        assert status == 403
+        csrf = csrf_of(html)
+        status, done, _h = await wang.post("/console/enterprises/nudge", {**form, "csrf": csrf})
+        assert status == 200
+        assert "已催办：1 家企业（1 条消息）" in done and "尚无人在微信中填报：1" in done
+        assert "已提交：1" in done and "不在您的辖区：1" in done
+        status, again, _h = await wang.post("/console/enterprises/nudge",
+                                            {"code": [code(5)], "csrf": csrf})
+        assert "三天内已催办：1" in again
+        # 一企一档: within the area only; outside it, unknown or malformed: the same 404.
+        status, file, _h = await wang.get(f"/console/enterprises/{code(1)}")
+        assert status == 200 and "某某机械有限公司" in file and code(1) in file
+        assert len(re.findall(r"<tr><td>", file)) == 1  # its one submission
+        status, file, _h = await wang.get(f"/console/enterprises/{code(5)}")
+        assert status == 200 and "10/31" in file and "最近催办" in file
+        for other in (code(2), "91370100MA99999999", "nonsense"):
+            status, file, _h = await wang.get(f"/console/enterprises/{other}")
+            assert status == 404 and "青岛" not in file
+        # The province sees every city, and sends no nudges.
+        admin = Browser(s)
+        await admin.sign_in(await ConsoleStore(redis_client).new_link(ConsoleUser("省厅", None)))
+        status, html, _h = await admin.get("/console/enterprises?q=91370100MA00000")
+        assert status == 200 and code(2) in html and 'name="code"' not in html
+        status, _html, _h = await admin.post("/console/enterprises/nudge",
+                                             {"code": [code(5)], "csrf": csrf_of(html)})
+        assert status == 403

@@ -13,19 +13,32 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
-from bot.api.area_report import ReportContext, area_statistics, statistics_view
+from bot.api.area_report import ReportContext, area_statistics, export_workbook, statistics_view
+from bot.chat.commissioner_desk import nudge_area
 from bot.console import STATIC, TEMPLATES
 from bot.templating import environment
 from bot.translations import SUPPORTED, translator
+from flows.beijing_time import china_day, china_minute
 from flows.commissioners import Scope, area_text
-from storage import commissioners
+from flows.i18n import N_, Translator
+from flows.leads import STATUS_TITLES as LEAD_STATUS_TITLES
+from flows.profile import parse_credit_code
+from flows.scoring import number_text
+from flows.statuses import STATUS_TITLES, STATUSES, Status
+from storage import commissioners, enterprise_status
 from storage.console_sessions import ConsoleSession, ConsoleStore
 from storage.db import Sessions
+from storage.enterprise_file import enterprise_file
+from storage.enterprise_status import Filters
 
 COOKIE = "dxbot_console"
 CONSOLE: web.AppKey[Console] = web.AppKey("console")
@@ -101,12 +114,13 @@ class Console:
             raise web.HTTPSeeOther("/console/signed-out")
         return signed
 
-    async def check_csrf(self, request: web.Request, signed: Signed) -> dict[str, str]:
+    async def check_csrf(self, request: web.Request, signed: Signed) -> MultiDictProxy[Any]:
+        """The form, when it carries the session's CSRF token; 403 and nothing done when not."""
         form = await request.post()
         given = form.get("csrf")
         if not isinstance(given, str) or not hmac.compare_digest(given, signed.session.csrf):
             raise web.HTTPForbidden(text="CSRF token missing or wrong")
-        return {k: v for k, v in form.items() if isinstance(v, str)}
+        return form
 
 
 async def sign_in_page(request: web.Request) -> web.Response:
@@ -149,12 +163,132 @@ async def overview(request: web.Request) -> web.Response:
     stats = await area_statistics(console.reads, signed.scope, now, console.report)
     view = statistics_view(stats, signed.scope, now, console.report)
     tr = translator(console.locale(request))
-    area = tr.gettext("the whole province") if signed.scope is None else area_text(signed.scope)
-    return console.page(request, "overview.html", signed=signed, area=area, s=view)
+    return console.page(request, "overview.html", signed=signed, area=_area(tr, signed), s=view)
+
+
+PAGE_SIZE = 50
+MAX_NUDGED = PAGE_SIZE  # enterprises per 催办 from the list (what one page can select)
+
+
+def _list_query(console: Console, query: Mapping[str, str]) -> tuple[
+        Status | None, Filters, int]:
+    """The list's status, filters and page from the URL; anything malformed is left open."""
+    status = query.get("status", "")
+    level = query.get("level", "")
+    page = query.get("page", "")
+    industry = query.get("industry", "")
+    filters = Filters(
+        county=query.get("county", "").strip()[:32] or None,
+        industry=industry if industry in console.report.industry_names() else None,
+        level=int(level) if level.isdigit() and int(level) in console.report.level_names()
+        else None,
+        search=query.get("q", "").strip()[:40] or None)
+    number = int(page) if page.isdigit() and 0 < len(page) <= 6 else 1
+    return (status if status in STATUSES else None), filters, max(number, 1)
+
+
+async def enterprises(request: web.Request) -> web.Response:
+    console = request.app[CONSOLE]
+    signed = await console.require(request)
+    status, filters, page = _list_query(console, request.query)
+    now = datetime.fromtimestamp(time.time(), tz=UTC)
+    rows, total = await enterprise_status.listing(
+        console.reads, signed.scope, status, now, offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE, filters=filters)
+    tr = translator(console.locale(request))
+    pages = max(1, -(-total // PAGE_SIZE))
+    kept = {k: v for k, v in request.query.items() if k in ("status", "county", "industry",
+                                                               "level", "q") and v}
+    return console.page(
+        request, "enterprises.html", signed=signed, area=_area(tr, signed), rows=rows,
+        total=total, page=page, pages=pages, chosen=status or "", filters=filters,
+        statuses={s: tr.gettext(STATUS_TITLES[s]) for s in STATUSES},
+        levels=console.report.level_names(), industries=console.report.industry_names(),
+        link=lambda n: "/console/enterprises?" + urlencode({**kept, "page": n}),
+        can_nudge=signed.session.user.commissioner_id is not None)
+
+
+async def nudge(request: web.Request) -> web.Response:
+    """催办 the selected enterprises, with the chat's rules (within the area, once in three
+    days, not the submitted ones); commissioners only, as in the chat and the API."""
+    console = request.app[CONSOLE]
+    signed = await console.require(request)
+    form = await console.check_csrf(request, signed)
+    tr = translator(console.locale(request))
+    commissioner_id = signed.session.user.commissioner_id
+    if commissioner_id is None:
+        return console.page(request, "nudged.html", status=403, signed=signed,
+                            area=_area(tr, signed), report=None)
+    found = await commissioners.get(console.sessions, commissioner_id)
+    assert found is not None  # `require` just read it
+    codes = [c for c in (parse_credit_code(str(v)) for v in form.getall("code", []))
+             if isinstance(c, str)][:MAX_NUDGED]
+    now = datetime.fromtimestamp(time.time(), tz=UTC)
+    total = {"asked": len(codes), "nudged": 0, "people": 0, "recent": 0, "no_contact": 0,
+             "submitted": 0, "outside": 0}
+    for code in dict.fromkeys(codes):
+        done = await nudge_area(console.sessions, found, code, now)
+        if not done.found:
+            total["outside"] += 1
+            continue
+        for key in ("nudged", "people", "recent", "no_contact", "submitted"):
+            total[key] += getattr(done, key)
+    return console.page(request, "nudged.html", signed=signed, area=_area(tr, signed),
+                        report=total)
+
+
+SIGN_UP_TITLES = {"registered": N_("sign-up: registered"),
+                  "waitlisted": N_("sign-up: on the waiting list"),
+                  "cancelled": N_("sign-up: cancelled")}
+
+
+async def enterprise_page(request: web.Request) -> web.Response:
+    """一企一档: one enterprise of the area; anything outside it (or unknown) is 404 alike."""
+    console = request.app[CONSOLE]
+    signed = await console.require(request)
+    tr = translator(console.locale(request))
+    code = parse_credit_code(request.match_info["code"])
+    now = datetime.fromtimestamp(time.time(), tz=UTC)
+    found = (None if not isinstance(code, str)
+             else await enterprise_file(console.reads, code, signed.scope, now))
+    if found is None:
+        return console.page(request, "no_enterprise.html", status=404, signed=signed,
+                            area=_area(tr, signed))
+    return console.page(
+        request, "enterprise.html", signed=signed, area=_area(tr, signed), e=found,
+        industry=console.report.reference.industry_name(found.industry,
+                                                        found.industry_division),
+        lead_titles={k: tr.gettext(v) for k, v in LEAD_STATUS_TITLES.items()},
+        sign_up_titles={k: tr.gettext(v) for k, v in SIGN_UP_TITLES.items()},
+        dims=console.report.dimension_names(), day=china_day, minute=china_minute,
+        number=number_text)
+
+
+async def export(request: web.Request) -> web.Response:
+    """The area's Excel file, as the admin API's export gives it (the area is the session's)."""
+    console = request.app[CONSOLE]
+    signed = await console.require(request)
+    now = datetime.fromtimestamp(time.time(), tz=UTC)
+    body = await export_workbook(console.reads, signed.scope, now, console.report)
+    name = f"dx-export-{now.strftime('%Y%m%d-%H%M')}.xlsx"
+    return web.Response(body=body, headers={
+        **_HEADERS, "Content-Type": XLSX,
+        "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _area(tr: Translator, signed: Signed) -> str:
+    return tr.gettext("the whole province") if signed.scope is None else area_text(signed.scope)
 
 
 def add_console_routes(app: web.Application) -> None:
     app.router.add_get("/console", overview)
+    app.router.add_get("/console/enterprises", enterprises)
+    app.router.add_post("/console/enterprises/nudge", nudge)
+    app.router.add_get("/console/enterprises/{code}", enterprise_page)
+    app.router.add_get("/console/export.xlsx", export)
     app.router.add_get("/console/sign-in/{token}", sign_in_page)
     app.router.add_post("/console/sign-in", sign_in)
     app.router.add_post("/console/sign-out", sign_out)
