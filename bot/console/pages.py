@@ -68,8 +68,7 @@ class Signed:
 
 class Console:
     def __init__(self, store: ConsoleStore, sessions: Sessions, reads: Sessions,
-                 report: ReportContext, *, secure: bool, default_locale: str,
-                 ) -> None:
+                 report: ReportContext, *, secure: bool, default_locale: str) -> None:
         self.store = store
         self.sessions = sessions
         self.reads = reads
