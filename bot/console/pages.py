@@ -25,7 +25,7 @@ from multidict import MultiDictProxy
 from bot.api.area_report import ReportContext, area_statistics, export_workbook, statistics_view
 from bot.chat.commissioner_desk import nudge_area
 from bot.console import STATIC, TEMPLATES
-from bot.templating import environment
+from bot.templating import Templates, page_headers
 from bot.translations import SUPPORTED, translator
 from flows.beijing_time import china_day, china_minute
 from flows.commissioners import Scope, area_text
@@ -43,14 +43,7 @@ from storage.enterprise_status import Filters
 COOKIE = "dxbot_console"
 CONSOLE: web.AppKey[Console] = web.AppKey("console")
 
-_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
-                               "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "private, no-store",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-}
+_HEADERS = page_headers(forms=True)
 
 
 @dataclass(frozen=True)
@@ -75,8 +68,7 @@ class Console:
         self.report = report
         self.secure = secure
         self.default_locale = default_locale
-        self.templates = {locale: environment(TEMPLATES, translator(locale))
-                          for locale in SUPPORTED}
+        self.templates = Templates(TEMPLATES)
 
     def locale(self, request: web.Request) -> str:
         asked = request.query.get("lang") or request.cookies.get("dxbot_lang")
@@ -85,8 +77,7 @@ class Console:
     def page(self, request: web.Request, template: str, *, status: int = 200,
              **values: object) -> web.Response:
         locale = self.locale(request)
-        body = self.templates[locale].get_template(template).render(
-            lang="zh-CN" if locale == "zh_CN" else locale, **values)
+        body = self.templates.render(template, locale, **values)
         response = web.Response(status=status, text=body, content_type="text/html",
                                 charset="utf-8", headers=_HEADERS)
         if request.query.get("lang") in SUPPORTED:

@@ -17,7 +17,7 @@ from bot.chat.matching import Matcher, enterprise_of
 from bot.report import STATIC, TEMPLATES
 from bot.report.links import ReportLinks
 from bot.report.render import Renderer
-from bot.templating import environment
+from bot.templating import Templates, page_headers
 from bot.translations import SUPPORTED, translator
 from flows import report
 from flows.beijing_time import china_day
@@ -32,15 +32,7 @@ log = logging.getLogger(__name__)
 
 REPORT_PAGES: web.AppKey[ReportPages] = web.AppKey("report_pages")
 
-_HEADERS = {
-    # Nothing but our own styles and the inline SVG; no scripts at all.
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
-                               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",  # the token is in the URL
-    "Cache-Control": "private, no-store",
-    "X-Robots-Tag": "noindex, nofollow",
-    "X-Content-Type-Options": "nosniff",
-}
+_HEADERS = page_headers(forms=False)
 
 
 class ReportPages:
@@ -52,8 +44,7 @@ class ReportPages:
         self.matcher = matcher
         self.default_locale = default_locale
         self.renderer = Renderer() if renderer is None else renderer
-        self.templates = {locale: environment(TEMPLATES, translator(locale))
-                          for locale in SUPPORTED}
+        self.templates = Templates(TEMPLATES)
 
     def locale(self, asked: str | None) -> str:
         return asked if asked in SUPPORTED else self.default_locale
@@ -76,8 +67,7 @@ class ReportPages:
             peers=peers, matches=matches)
 
     def render(self, template: str, locale: str, *, pdf: bool = False, **values: object) -> str:
-        return self.templates[locale].get_template(template).render(
-            lang="zh-CN" if locale == "zh_CN" else locale, pdf=pdf, **values)
+        return self.templates.render(template, locale, pdf=pdf, **values)
 
     async def _peers(self, tr: Translator, of: ReportSubmission) -> list[report.PeerInput]:
         """The groups to compare with, the narrowest that has enough enterprises first: the
