@@ -89,8 +89,8 @@ class OfficialAccountResponder:
         if self.charts is not None:
             shown = next((c.results[0] for _r, c in done
                           if isinstance(c, (Submitted, ResultsLoaded)) and c.results), None)
-            if shown is not None and shown.submission_id is not None:
-                self.charts.after_reply(message, shown.submission_id)
+            if shown is not None:
+                self.charts.after_reply(message, shown)
         return reply
 
     def replied(self, message: InboundMessage) -> None:

@@ -13,7 +13,7 @@ from bot.report.page import ReportPages
 from bot.wechat.callback import InboundMessage
 from bot.wechat.client import WeChatAPIError, WeChatClient, WeChatUnavailable
 from flows import report
-from storage import reports
+from flows.state import PastResult
 
 log = logging.getLogger(__name__)
 
@@ -25,39 +25,37 @@ class ResultCharts:
         self.api = api
         self.pages = pages
         self.locale = locale
-        self._waiting: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._waiting: OrderedDict[tuple[str, str], PastResult] = OrderedDict()
         self._sending: set[asyncio.Task[None]] = set()
 
-    def after_reply(self, message: InboundMessage, submission_id: int) -> None:
-        """The reply to `message` shows the result of `submission_id`: send its chart once the
-        reply has gone out (`replied`)."""
-        self._waiting[(message.from_user, message.dedupe_id)] = submission_id
+    def after_reply(self, message: InboundMessage, shown: PastResult) -> None:
+        """The reply to `message` shows the result `shown`: send its chart once the reply has
+        gone out (`replied`)."""
+        self._waiting[(message.from_user, message.dedupe_id)] = shown
         while len(self._waiting) > MAX_WAITING:
             self._waiting.popitem(last=False)
 
     def replied(self, message: InboundMessage) -> None:
-        submission_id = self._waiting.pop((message.from_user, message.dedupe_id), None)
-        if submission_id is None:
+        shown = self._waiting.pop((message.from_user, message.dedupe_id), None)
+        if shown is None:
             return
-        task = asyncio.create_task(self._send(message.from_user, submission_id))
+        task = asyncio.create_task(self._send(message.from_user, shown))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
-    async def _send(self, openid: str, submission_id: int) -> None:
+    async def _send(self, openid: str, shown: PastResult) -> None:
+        # The result as the reply showed it: nothing to read again.
         try:
-            found = await reports.submission(self.pages.reads, submission_id)
-            if found is None:
-                return
             svg = self.pages.render("radar.svg", self.locale, standalone=True,
-                                    r=report.chart(found.result, str(found.profile["name"])))
+                                    r=report.chart(shown.data, shown.enterprise_name))
             png = await self.pages.renderer.png(svg)
             media_id = await self.api.upload_image("chart.png", png, "image/png")
             await self.api.send_custom_image(openid, media_id)
         except (WeChatAPIError, WeChatUnavailable) as error:
-            log.warning("the chart of submission %s did not reach %s: %s", submission_id,
-                        openid, error)
+            log.warning("the chart of submission %s did not reach %s: %s",
+                        shown.submission_id, openid, error)
         except Exception:
-            log.exception("could not send the chart of submission %s", submission_id)
+            log.exception("could not send the chart of submission %s", shown.submission_id)
 
     async def aclose(self) -> None:
         """Let the charts on their way finish (a few seconds at most), then stop."""
