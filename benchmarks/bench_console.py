@@ -11,11 +11,9 @@ counts the whole area), each page with its stylesheet <= 500 KB.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +25,7 @@ if str(ROOT) not in sys.path:  # also works without the editable install
 import aiohttp  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
 from aiohttp.test_utils import TestServer  # noqa: E402
-from bench_area import code, seed  # noqa: E402  (same folder)
+from bench_area import code, province_main, seed  # noqa: E402  (same folder)
 from bench_oa import redis_server  # noqa: E402
 
 from bot.app import build_app  # noqa: E402
@@ -118,20 +116,11 @@ async def run(args: argparse.Namespace, tmp: Path, redis_url: str) -> list[str]:
     return failures
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--enterprises", type=int, default=20_000)
-    parser.add_argument("--database-url")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="dxbot-bench-") as tmp, \
-            redis_server(None) as redis:
-        failures = asyncio.run(run(args, Path(tmp), redis.url))
-    if failures:
-        print("FAILED: " + "; ".join(failures))
-        return 1
-    print("ok: within the budgets")
-    return 0
+
+async def run_with_redis(args: argparse.Namespace, tmp: Path) -> list[str]:
+    with redis_server(None) as redis:
+        return await run(args, tmp, redis.url)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(province_main(__doc__, run_with_redis))

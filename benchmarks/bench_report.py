@@ -12,11 +12,9 @@ over loopback) median <= 30 ms, the page with everything it loads <= 300 KB, the
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +25,7 @@ if str(ROOT) not in sys.path:  # also works without the editable install
 
 import aiohttp  # noqa: E402
 from aiohttp.test_utils import TestServer  # noqa: E402
-from bench_area import seed  # noqa: E402  (same folder)
+from bench_area import province_main, seed  # noqa: E402  (same folder)
 from sqlalchemy import text  # noqa: E402
 
 from bot.app import build_app  # noqa: E402
@@ -135,19 +133,6 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[str]:
     return failures
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--enterprises", type=int, default=20_000)
-    parser.add_argument("--database-url")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="dxbot-bench-") as tmp:
-        failures = asyncio.run(run(args, Path(tmp)))
-    if failures:
-        print("FAILED: " + "; ".join(failures))
-        return 1
-    print("ok: within the budgets")
-    return 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(province_main(__doc__, run))
